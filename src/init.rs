@@ -1,0 +1,475 @@
+//! The PID 1 loop: start the program, reap every child, forward signals, stop gracefully.
+//!
+//! PID 1 is single-threaded and sleeps in `poll(2)` on a signalfd, with no timeout unless a grace
+//! period is running, so an idle container costs zero wakeups (tini wakes every second). All signals are
+//! blocked and read from the signalfd; the kernel never discards a blocked signal, even for an init
+//! process that has no handler (kernel/signal.c `sig_ignored`).
+//!
+//! Reaping: one SIGCHLD can stand for many exits (standard signals coalesce), so every SIGCHLD drains
+//! `waitpid(-1, WNOHANG)` until it returns 0 or ECHILD. ECHILD is also how we know that no descendant is
+//! left: orphans are re-parented to PID 1 (or to us as subreaper) before their parent's exit is
+//! reported, so "no children" means "no descendants".
+//!
+//! Stopping: on SIGTERM/SIGINT the (rewritten) signal goes to the program; when the program is gone
+//! the rest get SIGTERM; at the end of `--grace` everything left gets SIGKILL; pidguard exits once
+//! nothing is left, with the program's status. When the program exits on its own but leaves other
+//! processes, they get the same treatment. The exit code is decided by us, not by Docker's SIGKILL.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::cli::RunConfig;
+use crate::sys;
+use crate::{debug, error, info, signals, warn};
+
+/// pidguard's own failure before the program started: 125 with a one-line reason.
+pub const EXIT_SETUP: i32 = 125;
+pub const EXIT_NOT_EXECUTABLE: i32 = 126;
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A failure before the program runs: the message and the exit code.
+#[derive(Debug)]
+pub struct SetupError {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl SetupError {
+    pub fn new(code: i32, msg: impl Into<String>) -> Self {
+        SetupError {
+            code,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// The paths to try for PROGRAM, as execvp(3) searches: PROGRAM itself when it has a slash, else each
+/// PATH entry (empty entries mean the current directory) where the name exists.
+pub fn search_path(program: &OsStr, path: Option<&OsStr>) -> Vec<PathBuf> {
+    if program.as_bytes().contains(&b'/') {
+        return vec![PathBuf::from(program)];
+    }
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .map(|dir| {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            Path::new(OsStr::from_bytes(dir)).join(program)
+        })
+        .filter(|p| p.symlink_metadata().is_ok())
+        .collect()
+}
+
+fn cstring(bytes: &[u8], what: &str) -> Result<CString, SetupError> {
+    CString::new(bytes)
+        .map_err(|_| SetupError::new(EXIT_SETUP, format!("{what} contains a NUL byte")))
+}
+
+/// Process-wide state of PID 1 that the health endpoint and metrics will read.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub zombies_reaped: u64,
+    pub forwarded: Vec<u64>,
+}
+
+struct Supervisor<'a> {
+    cfg: &'a RunConfig,
+    sfd: OwnedFd,
+    pid1: bool,
+    main: i32,
+    main_code: Option<i32>,
+    children_left: bool,
+    deadline: Option<Instant>,
+    /// SIGTERM was sent to what the program left behind.
+    swept: bool,
+    killed: bool,
+    stats: Stats,
+}
+
+/// Runs PROGRAM under supervision and returns pidguard's exit code.
+pub fn run(cfg: &RunConfig) -> i32 {
+    match start(cfg) {
+        Ok(mut sup) => sup.supervise(),
+        Err(e) => {
+            error!("{}", e.msg);
+            e.code
+        }
+    }
+}
+
+fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
+    let os =
+        |step: &str, e: std::io::Error| SetupError::new(EXIT_SETUP, format!("cannot {step}: {e}"));
+
+    let ignored = sys::ignored_signals();
+    let sigmask = sys::block_all_signals().map_err(|e| os("block signals", e))?;
+    let sfd = sys::signalfd_all().map_err(|e| os("create a signalfd", e))?;
+    let mut reignore = Vec::new();
+    if ignored.contains(&libc::SIGCHLD) {
+        // An ignored SIGCHLD makes the kernel reap children silently: we would never see the
+        // program's exit status. The program gets the ignored disposition back.
+        sys::set_disposition(libc::SIGCHLD, false).map_err(|e| os("reset SIGCHLD", e))?;
+        reignore.push(libc::SIGCHLD);
+    }
+
+    let pid1 = std::process::id() == 1;
+    if !pid1 || cfg.subreaper {
+        sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
+            .map_err(|e| os("become a child subreaper", e))?;
+        debug!(
+            "not PID 1 (pid {}): registered as a child subreaper",
+            std::process::id()
+        );
+    }
+    if let Some(sig) = cfg.pdeath_signal {
+        sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong)
+            .map_err(|e| os("set the parent-death signal", e))?;
+    }
+
+    let program = &cfg.argv[0];
+    let paths = search_path(program, std::env::var_os("PATH").as_deref());
+    if paths.is_empty() {
+        return Err(SetupError::new(
+            EXIT_NOT_FOUND,
+            format!(
+                "cannot run {:?}: not found in PATH; give an absolute path or fix PATH",
+                program
+            ),
+        ));
+    }
+    let paths = paths
+        .iter()
+        .map(|p| cstring(p.as_os_str().as_bytes(), "the program path"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let argv = cfg
+        .argv
+        .iter()
+        .map(|a| cstring(a.as_bytes(), "an argument"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envp = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv: OsString = k;
+            kv.push("=");
+            kv.push(v);
+            cstring(kv.as_bytes(), "an environment variable")
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut plan = sys::ChildPlan::new(paths, argv, envp, sigmask);
+    plan.reignore = reignore;
+    plan.foreground = sys::isatty(0);
+
+    let (main, report) = sys::spawn(&mut plan).map_err(|e| os("fork", e))?;
+    match sys::read_child_report(report) {
+        Ok(None) => {}
+        Ok(Some((step, errno))) => {
+            // The child is gone or going; reap it so that no zombie outlives us.
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(main), None);
+            let err = std::io::Error::from_raw_os_error(errno);
+            let code = match (step, errno) {
+                (sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
+                (sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
+                _ => EXIT_SETUP,
+            };
+            let what = if step == sys::Step::Exec {
+                format!("cannot execute {:?}: {err}", program)
+            } else {
+                format!(
+                    "cannot {}: {err}; the program was not started",
+                    step.describe()
+                )
+            };
+            return Err(SetupError::new(code, what));
+        }
+        Err(e) => return Err(os("read the child's start report", e)),
+    }
+    info!("started {:?} as pid {main}", program);
+
+    Ok(Supervisor {
+        cfg,
+        sfd,
+        pid1,
+        main,
+        main_code: None,
+        children_left: true,
+        deadline: None,
+        swept: false,
+        killed: false,
+        stats: Stats {
+            zombies_reaped: 0,
+            forwarded: vec![0; 65],
+        },
+    })
+}
+
+impl Supervisor<'_> {
+    fn supervise(&mut self) -> i32 {
+        let mut fds = [libc::pollfd {
+            fd: self.sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        loop {
+            if let Some(code) = self.main_code
+                && !self.children_left
+            {
+                let code = self.cfg.remapped(code);
+                info!("exiting with {code}");
+                return code;
+            }
+            let timeout = self.poll_timeout();
+            if let Err(e) = sys::poll(&mut fds, timeout) {
+                error!("poll failed: {e}");
+            }
+            loop {
+                match sys::read_signal(&self.sfd) {
+                    Ok(Some((sig, pid, code))) => self.on_signal(sig, pid, code),
+                    Ok(None) => break,
+                    Err(e) => {
+                        error!("reading signals failed: {e}");
+                        break;
+                    }
+                }
+            }
+            self.reap();
+            self.sweep_leftovers();
+            self.check_deadline();
+        }
+    }
+
+    fn poll_timeout(&self) -> i32 {
+        match self.deadline {
+            // After SIGKILL, keep sweeping until the last child is reaped (a process may have forked
+            // while we were walking /proc).
+            _ if self.killed => 100,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so that we never wake just before the deadline and spin.
+                left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32
+            }
+            None => -1,
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32, sender: i32, code: i32) {
+        // A SIGCHLD from the kernel (si_code > 0: CLD_EXITED, CLD_KILLED, ...) means "reap"; one sent
+        // with kill/sigqueue (si_code <= 0) is a signal for the program like any other.
+        if sig == libc::SIGCHLD && code > 0 {
+            return;
+        }
+        debug!("received {} from pid {sender}", signals::name(sig));
+        if matches!(sig, libc::SIGTERM | libc::SIGINT) && self.deadline.is_none() {
+            info!(
+                "{} received: stopping, grace period {}",
+                signals::name(sig),
+                crate::duration::format(self.cfg.grace)
+            );
+            self.deadline = Some(Instant::now() + self.cfg.grace);
+        }
+        if !signals::forwardable(sig) {
+            return;
+        }
+        let Some(to) = self.cfg.rewritten(sig) else {
+            debug!("{} dropped by --rewrite", signals::name(sig));
+            return;
+        };
+        if self.main_code.is_some() {
+            debug!(
+                "{} not forwarded: the program has exited",
+                signals::name(sig)
+            );
+            return;
+        }
+        let target = if self.cfg.kill_process_group {
+            -self.main
+        } else {
+            self.main
+        };
+        match sys::kill(target, to) {
+            Ok(()) => {
+                self.stats.forwarded[to as usize] += 1;
+                debug!("forwarded {} to {target}", signals::name(to));
+            }
+            Err(e) => debug!("forwarding {} to {target} failed: {e}", signals::name(to)),
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            match nix::sys::wait::waitpid(
+                nix::unistd::Pid::from_raw(-1),
+                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+            ) {
+                Ok(nix::sys::wait::WaitStatus::StillAlive) => {
+                    self.children_left = true;
+                    return;
+                }
+                Ok(ws) => {
+                    let Some(pid) = ws.pid() else { continue };
+                    let status = match ws {
+                        nix::sys::wait::WaitStatus::Exited(_, c) => c,
+                        nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
+                        _ => continue,
+                    };
+                    let pid = pid.as_raw();
+                    self.stats.zombies_reaped += 1;
+                    if pid == self.main {
+                        self.on_main_exit(status);
+                    } else if self.cfg.warn_on_reap {
+                        warn!("reaped zombie process {pid} (exit status {status})");
+                    } else {
+                        debug!("reaped process {pid} (exit status {status})");
+                    }
+                }
+                Err(nix::errno::Errno::ECHILD) => {
+                    self.children_left = false;
+                    return;
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    error!("waitpid failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_main_exit(&mut self, code: i32) {
+        self.main_code = Some(code);
+        info!("program (pid {}) exited with {code}", self.main);
+    }
+
+    /// After the program is gone, whatever it left running gets SIGTERM once, and SIGKILL at the
+    /// deadline. Called after `reap` drained every zombie, so `children_left` means live processes.
+    fn sweep_leftovers(&mut self) {
+        if self.main_code.is_none() || !self.children_left || self.swept || self.killed {
+            return;
+        }
+        self.swept = true;
+        let grace = match self.deadline {
+            Some(_) => self.deadline_left(),
+            None => {
+                self.deadline = Some(Instant::now() + self.cfg.grace);
+                self.cfg.grace
+            }
+        };
+        info!(
+            "the program left processes running: sending SIGTERM, SIGKILL in {}",
+            crate::duration::format(grace)
+        );
+        self.signal_all(libc::SIGTERM);
+    }
+
+    fn deadline_left(&self) -> Duration {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    }
+
+    fn check_deadline(&mut self) {
+        if self.killed {
+            if self.children_left {
+                self.signal_all(libc::SIGKILL);
+            }
+            return;
+        }
+        let Some(d) = self.deadline else { return };
+        if Instant::now() < d || !self.children_left && self.main_code.is_some() {
+            return;
+        }
+        warn!(
+            "grace period of {} is over: sending SIGKILL to every remaining process",
+            crate::duration::format(self.cfg.grace)
+        );
+        self.killed = true;
+        if self.main_code.is_none() {
+            let _ = sys::kill(self.main, libc::SIGKILL);
+        }
+        self.signal_all(libc::SIGKILL);
+    }
+
+    /// Signals every descendant. As PID 1 of a PID namespace, kill(-1) reaches every other process in
+    /// the namespace (kill(2)); otherwise we must not touch the host's processes, so we walk /proc for
+    /// our own descendants.
+    fn signal_all(&self, sig: i32) {
+        if self.pid1 {
+            match sys::kill(-1, sig) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                Err(e) => warn!("kill(-1, {}) failed: {e}", signals::name(sig)),
+            }
+            return;
+        }
+        for pid in descendants(std::process::id() as i32) {
+            let _ = sys::kill(pid, sig);
+        }
+    }
+}
+
+/// Every descendant of `root`, from /proc/*/stat parent links.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let links: Vec<(i32, i32)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+            Some((pid, parse_ppid(&stat)?))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            links
+                .iter()
+                .filter(|&&(_, pp)| pp == parent)
+                .map(|&(p, _)| p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// The parent pid from a /proc/PID/stat line. The command name may contain spaces and parentheses,
+/// so fields are counted after the last `)`.
+pub fn parse_ppid(stat: &[u8]) -> Option<i32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    rest.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppid_from_stat_with_odd_names() {
+        assert_eq!(parse_ppid(b"42 (sh) S 7 42 42 0"), Some(7));
+        assert_eq!(parse_ppid(b"42 (a) b) (c) R 9 1 1"), Some(9));
+        assert_eq!(parse_ppid(b"garbage"), None);
+    }
+
+    #[test]
+    fn path_search_follows_execvp() {
+        assert_eq!(
+            search_path(OsStr::new("./x"), None),
+            vec![PathBuf::from("./x")]
+        );
+        let found = search_path(
+            OsStr::new("sh"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        );
+        assert!(found.iter().all(|p| p.ends_with("sh")));
+        assert!(!found.is_empty());
+        assert!(search_path(OsStr::new("no-such-program-xyz"), None).is_empty());
+    }
+}

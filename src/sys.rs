@@ -1,0 +1,641 @@
+//! Every `unsafe` call of pidguard lives here, each with its reason.
+//!
+//! Two kinds of code are here. Thin wrappers for calls that `nix` does not cover the way PID 1 needs
+//! (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw descriptors; `fork`). And
+//! [`exec_child`], the code that runs in the child between `fork` and `execve`: there, only
+//! async-signal-safe calls are allowed (no allocation, no locks, no logging, see signal-safety(7)),
+//! because the parent may have been in the middle of `malloc` when it forked. Everything the child needs
+//! is therefore computed before the fork into a [`ChildPlan`] of plain data and raw pointers, and the
+//! child reports a failing step through a close-on-exec pipe as two integers.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use libc::{c_char, c_int};
+
+/// Converts a libc return value: -1 means "look at errno".
+fn check(ret: c_int) -> io::Result<c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `kill(2)` with any signal number, real-time ones included. `sig == 0` checks existence.
+pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill takes plain integers and touches no memory of ours.
+    check(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// Blocks every signal in this thread and returns the mask that was in force before, which the
+/// program will get back. SIGKILL and SIGSTOP cannot be blocked; glibc leaves 32 and 33 alone.
+pub fn block_all_signals() -> io::Result<libc::sigset_t> {
+    // SAFETY: sigset_t is plain data; the sig*set calls only write into the sets we pass, and
+    // sigprocmask reads `all` and writes `old`, both valid for the duration of the call.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        check(libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old))?;
+        Ok(old)
+    }
+}
+
+/// A close-on-exec, non-blocking signalfd for every signal (they are all blocked).
+pub fn signalfd_all() -> io::Result<OwnedFd> {
+    // SAFETY: as in block_all_signals; signalfd returns a new descriptor that we own from here on.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let fd = check(libc::signalfd(
+            -1,
+            &all,
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        ))?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// One pending signal read from the signalfd: (signal, sender pid, si_code).
+pub fn read_signal(fd: &OwnedFd) -> io::Result<Option<(i32, i32, i32)>> {
+    // SAFETY: signalfd_siginfo is plain data of a fixed size; read writes at most that many bytes into it.
+    unsafe {
+        let mut info: libc::signalfd_siginfo = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        let n = libc::read(fd.as_raw_fd(), (&raw mut info).cast(), size);
+        if n == -1 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock => Ok(None),
+                io::ErrorKind::Interrupted => Ok(None),
+                _ => Err(e),
+            };
+        }
+        if n as usize != size {
+            return Err(io::Error::other("short read from signalfd"));
+        }
+        Ok(Some((
+            info.ssi_signo as i32,
+            info.ssi_pid as i32,
+            info.ssi_code,
+        )))
+    }
+}
+
+/// Signals whose disposition is SIG_IGN now, i.e. inherited ignored (pidguard installs no handlers).
+pub fn ignored_signals() -> Vec<i32> {
+    (1..=64)
+        .filter(|&sig| {
+            // SAFETY: a null new action only queries; `old` is plain data written by the kernel.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                    && old.sa_sigaction == libc::SIG_IGN
+            }
+        })
+        .collect()
+}
+
+/// Sets a signal's disposition to SIG_DFL or SIG_IGN.
+pub fn set_disposition(sig: i32, ignore: bool) -> io::Result<()> {
+    // SAFETY: the action is plain data with a special handler value (no function pointer of ours).
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+        check(libc::sigaction(sig, &act, std::ptr::null_mut())).map(drop)
+    }
+}
+
+/// `poll(2)` over raw descriptors; `timeout_ms < 0` waits forever. EINTR counts as "nothing ready".
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: the pointer and length describe the caller's live slice of pollfd.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    match check(n) {
+        Ok(n) => Ok(n as usize),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+        Err(e) => Err(e),
+    }
+}
+
+/// `prctl` with integer arguments only.
+pub fn prctl(option: c_int, arg2: libc::c_ulong) -> io::Result<c_int> {
+    // SAFETY: every prctl option used by pidguard takes integer arguments, no pointers.
+    check(unsafe {
+        libc::prctl(
+            option,
+            arg2,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: pipe2 writes two descriptors into the array, which we then own.
+    unsafe {
+        check(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC))?;
+        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
+    }
+}
+
+/// Whether the descriptor is a terminal.
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: isatty only inspects the descriptor number.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// Identity and privilege steps for the child, all resolved before the fork.
+#[derive(Debug, Clone, Default)]
+pub struct Privileges {
+    /// Switch to these ids (setgroups, setresgid, setresuid); `None` keeps the current ones.
+    pub ids: Option<Ids>,
+    /// Capabilities to keep (bit n = capability n) in every set; all others are removed.
+    pub keep_caps: u64,
+    /// Highest capability number the kernel knows (from /proc/sys/kernel/cap_last_cap).
+    pub last_cap: u32,
+    /// Whether we hold CAP_SETPCAP, needed to shrink the bounding set and to set securebits. Without it
+    /// (pidguard started unprivileged) both are already out of reach for the program because of
+    /// no_new_privs and an empty permitted set.
+    pub have_setpcap: bool,
+    pub no_new_privs: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    /// Whether setgroups is needed and allowed (false when already running with exactly these ids).
+    pub switch: bool,
+}
+
+/// Everything the child does between fork and exec, as plain data built before the fork.
+pub struct ChildPlan {
+    /// Paths to try in order, as execvp would (PATH already searched).
+    pub paths: Vec<CString>,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
+    /// The signal mask pidguard inherited, restored right before exec.
+    pub sigmask: libc::sigset_t,
+    /// Signals that pidguard found ignored but had to reset (SIGCHLD), ignored again in the child.
+    pub reignore: Vec<c_int>,
+    /// Put the child in the terminal's foreground process group (stdin is a tty).
+    pub foreground: bool,
+    pub umask: Option<libc::mode_t>,
+    pub rlimits: Vec<(c_int, libc::rlimit)>,
+    pub privileges: Option<Privileges>,
+    /// Seccomp filters to install in order, last step before exec.
+    pub filters: Vec<Vec<libc::sock_filter>>,
+    groups: Vec<libc::gid_t>,
+}
+
+/// The child's steps, reported through the pipe when one fails. Codes are stable within one binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    Setpgid = 1,
+    Umask,
+    Rlimit,
+    Keepcaps,
+    Setgroups,
+    Setresgid,
+    Setresuid,
+    Capset,
+    Bounding,
+    Ambient,
+    Securebits,
+    NoNewPrivs,
+    Seccomp,
+    Signals,
+    Exec,
+}
+
+impl Step {
+    pub fn from_code(code: u32) -> Option<Step> {
+        use Step::*;
+        [
+            Setpgid, Umask, Rlimit, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding,
+            Ambient, Securebits, NoNewPrivs, Seccomp, Signals, Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == code)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Step::Setpgid => "create the program's process group (setpgid)",
+            Step::Umask => "set the umask",
+            Step::Rlimit => "set an rlimit (setrlimit)",
+            Step::Keepcaps => "keep capabilities across the user switch (PR_SET_KEEPCAPS)",
+            Step::Setgroups => "set the supplementary groups (setgroups)",
+            Step::Setresgid => "switch group (setresgid)",
+            Step::Setresuid => "switch user (setresuid)",
+            Step::Capset => "set the capability sets (capset)",
+            Step::Bounding => "drop the capability bounding set (PR_CAPBSET_DROP)",
+            Step::Ambient => "set the ambient capabilities (PR_CAP_AMBIENT)",
+            Step::Securebits => "lock the securebits (PR_SET_SECUREBITS)",
+            Step::NoNewPrivs => "set no_new_privs (PR_SET_NO_NEW_PRIVS)",
+            Step::Seccomp => "install the seccomp filter",
+            Step::Signals => "restore the signal mask and dispositions",
+            Step::Exec => "execute the program",
+        }
+    }
+}
+
+impl ChildPlan {
+    pub fn new(
+        paths: Vec<CString>,
+        argv: Vec<CString>,
+        envp: Vec<CString>,
+        sigmask: libc::sigset_t,
+    ) -> Self {
+        ChildPlan {
+            paths,
+            argv,
+            envp,
+            argv_ptrs: Vec::new(),
+            envp_ptrs: Vec::new(),
+            sigmask,
+            reignore: Vec::new(),
+            foreground: false,
+            umask: None,
+            rlimits: Vec::new(),
+            privileges: None,
+            filters: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Builds the pointer arrays; must run in the parent, right before fork.
+    fn seal(&mut self) {
+        self.argv_ptrs = self
+            .argv
+            .iter()
+            .map(|s| s.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        self.envp_ptrs = self
+            .envp
+            .iter()
+            .map(|s| s.as_ptr())
+            .chain([std::ptr::null()])
+            .collect();
+        self.groups = self
+            .privileges
+            .as_ref()
+            .and_then(|p| p.ids.as_ref())
+            .map(|ids| ids.groups.iter().map(|&g| g as libc::gid_t).collect())
+            .unwrap_or_default();
+    }
+}
+
+/// Forks; the child applies the plan and execs. Returns the child's pid, and the read end of the
+/// error pipe: it reads EOF once exec succeeded, or a failing step and errno.
+pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, OwnedFd)> {
+    plan.seal();
+    let (rd, wr) = pipe_cloexec()?;
+    // SAFETY: after fork the child only runs exec_child, which uses async-signal-safe calls on data
+    // prepared before the fork and never returns. PID 1 is single-threaded, so no lock is held by
+    // another thread at the time of the fork.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => exec_child(plan, wr.as_raw_fd()),
+        pid => Ok((pid, rd)),
+    }
+}
+
+/// Reads the child's report: `None` when exec succeeded, or the failing step and errno.
+pub fn read_child_report(rd: OwnedFd) -> io::Result<Option<(Step, i32)>> {
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: reading into the unfilled tail of a local buffer.
+        let n = unsafe {
+            libc::read(
+                rd.as_raw_fd(),
+                buf[got..].as_mut_ptr().cast(),
+                buf.len() - got,
+            )
+        };
+        match n {
+            0 => break,
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
+            -1 => return Err(io::Error::last_os_error()),
+            n => got += n as usize,
+        }
+    }
+    if got == 0 {
+        return Ok(None);
+    }
+    let step = u32::from_ne_bytes(buf[..4].try_into().expect("4 bytes"));
+    let errno = i32::from_ne_bytes(buf[4..].try_into().expect("4 bytes"));
+    let step =
+        Step::from_code(step).ok_or_else(|| io::Error::other("garbled report from the child"))?;
+    Ok(Some((step, errno)))
+}
+
+// Kernel ABI constants that libc does not export for every target.
+const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
+const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
+const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
+const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
+const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
+const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
+const CAP_SETPCAP: u32 = 8;
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Sets effective, permitted and inheritable of the calling thread. Async-signal-safe (one syscall).
+fn capset(effective: u64, permitted: u64, inheritable: u64) -> c_int {
+    let hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let split = |m: u64| (m as u32, (m >> 32) as u32);
+    let (e0, e1) = split(effective);
+    let (p0, p1) = split(permitted);
+    let (i0, i1) = split(inheritable);
+    let data = [
+        CapData {
+            effective: e0,
+            permitted: p0,
+            inheritable: i0,
+        },
+        CapData {
+            effective: e1,
+            permitted: p1,
+            inheritable: i1,
+        },
+    ];
+    // SAFETY: header and two data words as capset(2) expects for version 3, alive for the call.
+    unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) as c_int }
+}
+
+/// Applies the privilege drop to the calling (single) thread, in the order runc and youki use.
+/// Async-signal-safe: only syscalls on prepared data. Used by the child before exec and by PID 1 on
+/// itself after the child started. Returns the failing step and errno.
+///
+/// Order and why (capabilities(7), prctl(2), runc libcontainer/init_linux.go `finalizeNamespace`):
+/// 1. PR_SET_KEEPCAPS, so that the permitted set survives setresuid to a non-zero uid.
+/// 2. setgroups → setresgid → setresuid: groups first, because both need CAP_SETGID/CAP_SETUID,
+///    which the uid change takes away.
+/// 3. capset(eff = perm = keep + SETPCAP): the uid change cleared the effective set; raise again what
+///    is kept, plus CAP_SETPCAP for the next two steps.
+/// 4. PR_CAPBSET_DROP every capability not kept (needs CAP_SETPCAP in effective).
+/// 5. Ambient: clear, then raise each kept capability, so it survives exec for a non-root uid.
+/// 6. Securebits, locked: NOROOT (uid 0 gains nothing on exec), setuid fixups locked on, keep-caps
+///    locked off, no further ambient raise. Needs CAP_SETPCAP.
+/// 7. capset(eff = perm = inh = keep): CAP_SETPCAP goes.
+/// 8. PR_SET_NO_NEW_PRIVS: setuid bits and file capabilities stop working; required for seccomp.
+pub fn drop_privileges(p: &Privileges, groups: &[libc::gid_t]) -> Result<(), (Step, i32)> {
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let fail = |step| Err((step, errno()));
+    let all: u64 = if p.last_cap >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (p.last_cap + 1)) - 1
+    };
+    let keep = p.keep_caps & all;
+    let setpcap = if p.have_setpcap {
+        1u64 << CAP_SETPCAP
+    } else {
+        0
+    };
+
+    // SAFETY: each call below is a single syscall taking integers or pointers to locals/prepared
+    // slices that outlive the call; none allocates or takes a lock.
+    unsafe {
+        if let Some(ids) = &p.ids
+            && ids.switch
+        {
+            if libc::prctl(libc::PR_SET_KEEPCAPS, 1 as libc::c_ulong, 0, 0, 0) == -1 {
+                return fail(Step::Keepcaps);
+            }
+            if libc::setgroups(groups.len(), groups.as_ptr()) == -1 {
+                return fail(Step::Setgroups);
+            }
+            if libc::setresgid(ids.gid, ids.gid, ids.gid) == -1 {
+                return fail(Step::Setresgid);
+            }
+            if libc::setresuid(ids.uid, ids.uid, ids.uid) == -1 {
+                return fail(Step::Setresuid);
+            }
+        }
+        if p.have_setpcap {
+            if capset(keep | setpcap, keep | setpcap, keep) == -1 {
+                return fail(Step::Capset);
+            }
+            for cap in 0..=p.last_cap.min(63) {
+                if keep & (1 << cap) == 0
+                    && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) == -1
+                {
+                    return fail(Step::Bounding);
+                }
+            }
+        } else if capset(keep, keep, keep) == -1 {
+            return fail(Step::Capset);
+        }
+        let amb = |op: libc::c_ulong, cap: libc::c_ulong| {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                op,
+                cap,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            )
+        };
+        if amb(libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0) == -1 {
+            return fail(Step::Ambient);
+        }
+        for cap in 0..=p.last_cap.min(63) {
+            if keep & (1 << cap) != 0
+                && amb(
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    cap as libc::c_ulong,
+                ) == -1
+            {
+                return fail(Step::Ambient);
+            }
+        }
+        if p.have_setpcap {
+            let bits = SECBIT_NOROOT
+                | SECBIT_NOROOT_LOCKED
+                | SECBIT_NO_SETUID_FIXUP_LOCKED
+                | SECBIT_KEEP_CAPS_LOCKED
+                | SECBIT_NO_CAP_AMBIENT_RAISE
+                | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+            if libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) == -1 {
+                return fail(Step::Securebits);
+            }
+            if capset(keep, keep, keep) == -1 {
+                return fail(Step::Capset);
+            }
+        }
+        if p.no_new_privs
+            && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) == -1
+        {
+            return fail(Step::NoNewPrivs);
+        }
+    }
+    Ok(())
+}
+
+/// Installs seccomp filters on the calling thread. Async-signal-safe.
+pub fn install_filters(filters: &[Vec<libc::sock_filter>]) -> Result<(), i32> {
+    for f in filters {
+        let prog = libc::sock_fprog {
+            len: f.len() as u16,
+            filter: f.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: prog points into a live filter vector; the kernel copies it during the call.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong,
+                0 as libc::c_ulong,
+                &prog as *const libc::sock_fprog,
+            )
+        };
+        if ret == -1 {
+            return Err(io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        }
+    }
+    Ok(())
+}
+
+/// The child after fork: applies the plan and execs. Never returns.
+fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    let die = |step: Step, err: i32| -> ! {
+        let mut buf = [0u8; 8];
+        buf[..4].copy_from_slice(&(step as u32).to_ne_bytes());
+        buf[4..].copy_from_slice(&err.to_ne_bytes());
+        // SAFETY: write and _exit are async-signal-safe; buf is a local array.
+        unsafe {
+            libc::write(report, buf.as_ptr().cast(), buf.len());
+            let code = match (step, err) {
+                (Step::Exec, libc::ENOENT) => 127,
+                (Step::Exec, _) => 126,
+                _ => 125,
+            };
+            libc::_exit(code)
+        }
+    };
+
+    // SAFETY: single syscalls on prepared data, see the function comment; every failure ends in die().
+    unsafe {
+        // A process group of its own, so that -g and terminal job control address only the program.
+        if libc::setpgid(0, 0) == -1 {
+            die(Step::Setpgid, errno());
+        }
+        // SIGTTOU is still blocked here (inherited mask), so tcsetpgrp from the background cannot
+        // stop us. ENOTTY and friends just mean there is no controlling terminal: not an error.
+        if plan.foreground {
+            libc::tcsetpgrp(0, libc::getpid());
+        }
+        if let Some(mask) = plan.umask {
+            libc::umask(mask);
+        }
+        // rlimits before the uid change: raising a hard limit needs CAP_SYS_RESOURCE.
+        for (resource, limit) in &plan.rlimits {
+            if libc::setrlimit(*resource as _, limit) == -1 {
+                die(Step::Rlimit, errno());
+            }
+        }
+        if let Some(p) = &plan.privileges
+            && let Err((step, err)) = drop_privileges(p, &plan.groups)
+        {
+            die(step, err);
+        }
+        for &sig in &plan.reignore {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = libc::SIG_IGN;
+            if libc::sigaction(sig, &act, std::ptr::null_mut()) == -1 {
+                die(Step::Signals, errno());
+            }
+        }
+        // The seccomp filter is the last step before exec, so that the steps above are not subject to
+        // it; it needs no_new_privs (or CAP_SYS_ADMIN), set just before.
+        if let Err(err) = install_filters(&plan.filters) {
+            die(Step::Seccomp, err);
+        }
+        if libc::sigprocmask(libc::SIG_SETMASK, &plan.sigmask, std::ptr::null_mut()) == -1 {
+            die(Step::Signals, errno());
+        }
+        // execvp's rule: go on past ENOENT/ENOTDIR and EACCES, report EACCES if one was seen.
+        let mut seen_eacces = false;
+        let mut last = libc::ENOENT;
+        for path in &plan.paths {
+            libc::execve(
+                path.as_ptr(),
+                plan.argv_ptrs.as_ptr(),
+                plan.envp_ptrs.as_ptr(),
+            );
+            last = errno();
+            match last {
+                libc::ENOENT | libc::ENOTDIR => continue,
+                libc::EACCES => seen_eacces = true,
+                _ => break,
+            }
+        }
+        // Blocking everything again is not needed: die() exits at once.
+        die(
+            Step::Exec,
+            if seen_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR | libc::EACCES) {
+                libc::EACCES
+            } else {
+                last
+            },
+        )
+    }
+}
+
+/// The process's real and effective uid and gid, and supplementary groups.
+pub fn current_ids() -> (u32, u32, u32, u32) {
+    // SAFETY: these getters cannot fail and take no pointers.
+    unsafe {
+        (
+            libc::getuid(),
+            libc::geteuid(),
+            libc::getgid(),
+            libc::getegid(),
+        )
+    }
+}
+
+/// Supplementary groups of the process.
+pub fn current_groups() -> Vec<u32> {
+    // SAFETY: the first call asks the size; the second fills a buffer of exactly that size.
+    unsafe {
+        let n = libc::getgroups(0, std::ptr::null_mut());
+        if n <= 0 {
+            return Vec::new();
+        }
+        let mut v = vec![0 as libc::gid_t; n as usize];
+        let n = libc::getgroups(n, v.as_mut_ptr());
+        v.truncate(n.max(0) as usize);
+        v
+    }
+}
