@@ -9,7 +9,9 @@ fn main() {
     if let Some(sig) = arg.strip_prefix("signal:") {
         let n = pidguard::signals::parse(sig).expect("signal name");
         // Restore the default action first so that the signal really kills us.
-        fixture::set_disposition(n, false);
+        if n != libc::SIGKILL && n != libc::SIGSTOP {
+            fixture::set_disposition(n, false);
+        }
         fixture::kill(std::process::id() as i32, n);
         std::thread::sleep(std::time::Duration::from_secs(5));
         exit(99);

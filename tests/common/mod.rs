@@ -1,0 +1,196 @@
+//! Test helpers: run pidguard as real PID 1 of a new PID namespace and talk to it like a user would.
+//!
+//! `unshare --pid --fork --mount-proc pidguard ...` makes pidguard PID 1 of a fresh namespace with its own
+//! /proc. The test signals pidguard through its host pid (the child of `unshare`) and reads what the
+//! fixture programs in `examples/` wrote. Every wait is bounded: a hang fails the test instead of
+//! blocking the suite. No test asserts how long something took.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// The pidguard binary under test (release when the suite runs with --release).
+pub fn pidguard() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_pidguard"))
+}
+
+/// A fixture program built from `examples/NAME.rs` in the same profile as the tests.
+pub fn example(name: &str) -> String {
+    let deps = std::env::current_exe().unwrap();
+    let dir = deps.parent().unwrap().parent().unwrap().join("examples");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "fixture {path:?} missing: cargo test builds examples"
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pidguard-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+pub struct Output {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// pidguard running as PID 1 (or, with `Pid1::plain`, as an ordinary process).
+pub struct Pid1 {
+    child: Child,
+    in_namespace: bool,
+}
+
+impl Pid1 {
+    /// `unshare --pid --fork --mount-proc pidguard ARGS`.
+    pub fn start(args: &[&str]) -> Pid1 {
+        Self::start_env(args, &[])
+    }
+
+    pub fn start_env(args: &[&str], env: &[(&str, &str)]) -> Pid1 {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(pidguard())
+            .args(args);
+        Self::spawn(cmd, env, true)
+    }
+
+    /// pidguard started directly, not as PID 1: it must act as a subreaper.
+    pub fn plain(args: &[&str]) -> Pid1 {
+        let mut cmd = Command::new(pidguard());
+        cmd.args(args);
+        Self::spawn(cmd, &[], false)
+    }
+
+    fn spawn(mut cmd: Command, env: &[(&str, &str)], in_namespace: bool) -> Pid1 {
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start pidguard");
+        Pid1 {
+            child,
+            in_namespace,
+        }
+    }
+
+    /// The host pid of pidguard.
+    pub fn pid(&self) -> i32 {
+        let outer = self.child.id();
+        if !self.in_namespace {
+            return outer as i32;
+        }
+        let path = format!("/proc/{outer}/task/{outer}/children");
+        let mut pid = 0;
+        wait_until("unshare to fork pidguard", || {
+            pid = read(Path::new(&path))
+                .split_whitespace()
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            pid != 0
+        });
+        // Wait until the forked child is pidguard, not still unshare about to exec.
+        wait_until("pidguard to start", || {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .map(|e| e == pidguard())
+                .unwrap_or(true)
+        });
+        pid
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let status = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{sig} failed");
+    }
+
+    /// A /proc/PID/status field of pidguard, e.g. "voluntary_ctxt_switches".
+    pub fn status_field(&self, field: &str) -> String {
+        let status = read(Path::new(&format!("/proc/{}/status", self.pid())));
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{field}:")))
+            .unwrap_or_else(|| panic!("no {field} in status"))
+            .trim()
+            .to_string()
+    }
+
+    pub fn wait(mut self) -> Output {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if start.elapsed() > WAIT {
+                let _ = self.child.kill();
+                panic!("pidguard did not exit within {WAIT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        Output {
+            code: status.code(),
+            signal: status.signal(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Pid1 {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs pidguard as PID 1 to completion.
+pub fn run(args: &[&str]) -> Output {
+    Pid1::start(args).wait()
+}
