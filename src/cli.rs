@@ -13,7 +13,8 @@ use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
-use crate::{duration, signals};
+use crate::passwd::{self, GroupsSpec, UserSpec};
+use crate::{duration, limits, signals};
 
 /// Exit code for pidguard's own errors before the program starts (same convention as `docker run`).
 pub const EXIT_USAGE: i32 = 125;
@@ -58,6 +59,51 @@ const fn valued(
 }
 
 pub const OPTIONS: &[Opt] = &[
+    valued(
+        "user",
+        Some('u'),
+        "USER[:GROUP]",
+        false,
+        "Run as this user (and group): names from the image's /etc/passwd and /etc/group, or numbers. A uid without a passwd entry gets gid = uid. PID 1 switches too",
+    ),
+    valued(
+        "groups",
+        None,
+        "G1,G2",
+        false,
+        "Supplementary groups (names or numbers) instead of those /etc/group gives the user; '' for none",
+    ),
+    switch(
+        "allow-root",
+        None,
+        "Allow the program to run as uid 0 (it still gets no capabilities unless --cap-add)",
+    ),
+    valued(
+        "cap-add",
+        None,
+        "CAP[,CAP]",
+        true,
+        "Keep these capabilities (e.g. NET_BIND_SERVICE; with or without CAP_, any case); all others are dropped from every set. Repeatable",
+    ),
+    switch(
+        "allow-new-privs",
+        None,
+        "Do not set no_new_privs (setuid binaries and file capabilities work again; logged as a warning)",
+    ),
+    valued(
+        "rlimit",
+        None,
+        "NAME=SOFT[:HARD]",
+        true,
+        "Set a resource limit (nofile, nproc, core, fsize, memlock, as, stack, cpu, ...; 'unlimited'); HARD defaults to SOFT. Repeatable [default: core=0]",
+    ),
+    valued(
+        "umask",
+        None,
+        "MODE",
+        false,
+        "Set the umask, in octal (e.g. 0027) [default: inherited]",
+    ),
     valued(
         "grace",
         None,
@@ -173,6 +219,16 @@ pub struct RunConfig {
     pub warn_on_reap: bool,
     pub log_level: Level,
     pub log_format: LogFormat,
+    /// `--user`; `None` keeps the identity pidguard was started with.
+    pub user: Option<UserSpec>,
+    /// `--groups`; `None` means "as /etc/group says" with --user, or the current groups without.
+    pub groups: Option<GroupsSpec>,
+    pub allow_root: bool,
+    pub cap_add: Vec<caps::Capability>,
+    pub allow_new_privs: bool,
+    /// The limits to apply, defaults (core=0) merged with `--rlimit`.
+    pub rlimits: Vec<limits::RlimitSpec>,
+    pub umask: Option<u32>,
 }
 
 impl RunConfig {
@@ -428,7 +484,42 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
             return Err(Error(format!("--log-format {v:?}: use text or json")));
         }
     };
+    let user = raw
+        .last("user")
+        .map(passwd::parse_user_spec)
+        .transpose()
+        .map_err(|e| Error(e.to_string()))?;
+    let groups = raw
+        .last("groups")
+        .map(passwd::parse_groups_spec)
+        .transpose()
+        .map_err(|e| Error(e.to_string()))?;
+    let mut cap_add = Vec::new();
+    for v in raw.all("cap-add") {
+        for cap in limits::parse_caps(v).map_err(|e| Error(e.to_string()))? {
+            if !cap_add.contains(&cap) {
+                cap_add.push(cap);
+            }
+        }
+    }
+    let user_limits = raw
+        .all("rlimit")
+        .map(limits::parse_rlimit)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error(e.to_string()))?;
+    let umask = raw
+        .last("umask")
+        .map(limits::parse_umask)
+        .transpose()
+        .map_err(|e| Error(e.to_string()))?;
     Ok(RunConfig {
+        user,
+        groups,
+        allow_root: raw.has("allow-root"),
+        cap_add,
+        allow_new_privs: raw.has("allow-new-privs"),
+        rlimits: limits::merge_rlimits(limits::DEFAULT_RLIMITS, &user_limits),
+        umask,
         argv,
         grace,
         rewrite,
@@ -670,6 +761,82 @@ mod tests {
         assert!(bad("PIDGUARD_SUBREAPER", "maybe").contains("PIDGUARD_SUBREAPER"));
         assert!(bad("PIDGUARD_GRACE", "soon").contains("--grace"));
         assert!(bad("TINI_VERBOSITY", "loud").contains("TINI_VERBOSITY"));
+    }
+
+    #[test]
+    fn hardening_flags() {
+        let c = run(&["true"]);
+        assert_eq!(c.user, None);
+        assert!(!c.allow_root && !c.allow_new_privs && c.cap_add.is_empty());
+        assert_eq!(c.rlimits.len(), 1, "core=0 by default");
+        assert_eq!(
+            (c.rlimits[0].name, c.rlimits[0].soft, c.rlimits[0].hard),
+            ("core", 0, 0)
+        );
+        let c = run(&[
+            "-u",
+            "nonroot:65532",
+            "--groups",
+            "",
+            "--cap-add",
+            "net_bind_service,CAP_CHOWN",
+            "--cap-add",
+            "NET_BIND_SERVICE",
+            "--rlimit",
+            "nofile=1024:4096",
+            "--rlimit",
+            "core=unlimited",
+            "--umask",
+            "0027",
+            "--allow-root",
+            "--allow-new-privs",
+            "x",
+        ]);
+        assert_eq!(c.user.as_ref().unwrap().to_string(), "nonroot:65532");
+        assert_eq!(c.groups, Some(GroupsSpec::Explicit(vec![])));
+        assert_eq!(
+            c.cap_add,
+            vec![
+                caps::Capability::CAP_NET_BIND_SERVICE,
+                caps::Capability::CAP_CHOWN
+            ]
+        );
+        assert_eq!(c.rlimits.len(), 2);
+        assert!(
+            c.rlimits
+                .iter()
+                .any(|r| r.name == "core" && r.soft == u64::MAX)
+        );
+        assert_eq!(c.umask, Some(0o027));
+        assert!(c.allow_root && c.allow_new_privs);
+        let c = run_env(
+            &["x"],
+            &[
+                ("PIDGUARD_USER", "65532"),
+                ("PIDGUARD_CAP_ADD", "KILL,CHOWN"),
+                ("PIDGUARD_RLIMIT", "nofile=10,nproc=5:6"),
+            ],
+        );
+        assert_eq!(c.user.unwrap().to_string(), "65532");
+        assert_eq!(c.cap_add.len(), 2);
+        assert_eq!(c.rlimits.len(), 3);
+    }
+
+    #[test]
+    fn bad_hardening_values_are_one_line_errors() {
+        for (args, needle) in [
+            (vec!["--user", "", "x"], "--user"),
+            (vec!["--user", "a:b:c", "x"], "--user"),
+            (vec!["--cap-add", "NET_FLY", "x"], "NET_FLY"),
+            (vec!["--cap-add", "ALL", "x"], "ALL"),
+            (vec!["--rlimit", "nofile=10:5", "x"], "above hard"),
+            (vec!["--rlimit", "bogus=1", "x"], "bogus"),
+            (vec!["--umask", "0999", "x"], "--umask"),
+        ] {
+            let e = err(&args);
+            assert!(e.contains(needle), "{args:?}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cli::RunConfig;
-use crate::sys;
 use crate::{debug, error, info, signals, warn};
+use crate::{harden, sys};
 
 /// pidguard's own failure before the program started: 125 with a one-line reason.
 pub const EXIT_SETUP: i32 = 125;
@@ -126,6 +126,11 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             std::process::id()
         );
     }
+    // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
+    // program will be.
+    let hardening = harden::plan(cfg, Path::new("/"))?;
+    harden::apply(&hardening)?;
+    // After the drop: a change of credentials clears the parent-death signal (prctl(2)).
     if let Some(sig) = cfg.pdeath_signal {
         sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong)
             .map_err(|e| os("set the parent-death signal", e))?;
@@ -151,7 +156,14 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         .iter()
         .map(|a| cstring(a.as_bytes(), "an argument"))
         .collect::<Result<Vec<_>, _>>()?;
+    let overrides = harden::env_overrides(&hardening);
     let envp = std::env::vars_os()
+        .filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o))
+        .chain(
+            overrides
+                .iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        )
         .map(|(k, v)| {
             let mut kv: OsString = k;
             kv.push("=");

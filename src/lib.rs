@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod duration;
+pub mod harden;
 pub mod health;
 pub mod init;
 pub mod limits;

@@ -189,12 +189,8 @@ pub struct ChildPlan {
     pub reignore: Vec<c_int>,
     /// Put the child in the terminal's foreground process group (stdin is a tty).
     pub foreground: bool,
-    pub umask: Option<libc::mode_t>,
-    pub rlimits: Vec<(c_int, libc::rlimit)>,
-    pub privileges: Option<Privileges>,
     /// Seccomp filters to install in order, last step before exec.
     pub filters: Vec<Vec<libc::sock_filter>>,
-    groups: Vec<libc::gid_t>,
 }
 
 /// The child's steps, reported through the pipe when one fails. Codes are stable within one binary.
@@ -202,8 +198,6 @@ pub struct ChildPlan {
 #[repr(u32)]
 pub enum Step {
     Setpgid = 1,
-    Umask,
-    Rlimit,
     Keepcaps,
     Setgroups,
     Setresgid,
@@ -222,8 +216,8 @@ impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
         [
-            Setpgid, Umask, Rlimit, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding,
-            Ambient, Securebits, NoNewPrivs, Seccomp, Signals, Exec,
+            Setpgid, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding, Ambient,
+            Securebits, NoNewPrivs, Seccomp, Signals, Exec,
         ]
         .into_iter()
         .find(|s| *s as u32 == code)
@@ -232,8 +226,6 @@ impl Step {
     pub fn describe(self) -> &'static str {
         match self {
             Step::Setpgid => "create the program's process group (setpgid)",
-            Step::Umask => "set the umask",
-            Step::Rlimit => "set an rlimit (setrlimit)",
             Step::Keepcaps => "keep capabilities across the user switch (PR_SET_KEEPCAPS)",
             Step::Setgroups => "set the supplementary groups (setgroups)",
             Step::Setresgid => "switch group (setresgid)",
@@ -266,11 +258,7 @@ impl ChildPlan {
             sigmask,
             reignore: Vec::new(),
             foreground: false,
-            umask: None,
-            rlimits: Vec::new(),
-            privileges: None,
             filters: Vec::new(),
-            groups: Vec::new(),
         }
     }
 
@@ -288,12 +276,6 @@ impl ChildPlan {
             .map(|s| s.as_ptr())
             .chain([std::ptr::null()])
             .collect();
-        self.groups = self
-            .privileges
-            .as_ref()
-            .and_then(|p| p.ids.as_ref())
-            .map(|ids| ids.groups.iter().map(|&g| g as libc::gid_t).collect())
-            .unwrap_or_default();
     }
 }
 
@@ -393,9 +375,9 @@ fn capset(effective: u64, permitted: u64, inheritable: u64) -> c_int {
     unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) as c_int }
 }
 
-/// Applies the privilege drop to the calling (single) thread, in the order runc and youki use.
-/// Async-signal-safe: only syscalls on prepared data. Used by the child before exec and by PID 1 on
-/// itself after the child started. Returns the failing step and errno.
+/// Applies the privilege drop to the calling thread, in the order runc and youki use. PID 1 calls it
+/// on itself (single-threaded) before it forks the program. Only syscalls on prepared data, so it would
+/// also be safe between fork and exec. Returns the failing step and errno.
 ///
 /// Order and why (capabilities(7), prctl(2), runc libcontainer/init_linux.go `finalizeNamespace`):
 /// 1. PR_SET_KEEPCAPS, so that the permitted set survives setresuid to a non-zero uid.
@@ -555,20 +537,6 @@ fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
         if plan.foreground {
             libc::tcsetpgrp(0, libc::getpid());
         }
-        if let Some(mask) = plan.umask {
-            libc::umask(mask);
-        }
-        // rlimits before the uid change: raising a hard limit needs CAP_SYS_RESOURCE.
-        for (resource, limit) in &plan.rlimits {
-            if libc::setrlimit(*resource as _, limit) == -1 {
-                die(Step::Rlimit, errno());
-            }
-        }
-        if let Some(p) = &plan.privileges
-            && let Err((step, err)) = drop_privileges(p, &plan.groups)
-        {
-            die(step, err);
-        }
         for &sig in &plan.reignore {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = libc::SIG_IGN;
@@ -576,8 +544,9 @@ fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
                 die(Step::Signals, errno());
             }
         }
-        // The seccomp filter is the last step before exec, so that the steps above are not subject to
-        // it; it needs no_new_privs (or CAP_SYS_ADMIN), set just before.
+        // Identity, capabilities, no_new_privs, rlimits and umask were applied to PID 1 before the fork
+        // (harden.rs) and are inherited. The seccomp filter is the last step before exec, so that
+        // nothing above runs under it; it needs no_new_privs, already set.
         if let Err(err) = install_filters(&plan.filters) {
             die(Step::Seccomp, err);
         }

@@ -364,6 +364,7 @@ fn signal_state_through_pidguard(setup: &str) -> ((u64, u64), (u64, u64)) {
     );
     // python runs as PID 1 of the namespace and execs pidguard, which stays PID 1.
     let out = std::process::Command::new("unshare")
+        .env("PIDGUARD_USER", USER)
         .args([
             "--pid",
             "--fork",
@@ -478,6 +479,7 @@ fn options_stop_at_the_program_name() {
 fn job_control_works_in_a_terminal() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pty_jobs.py");
     let out = std::process::Command::new("/usr/bin/python3")
+        .env("PIDGUARD_USER", USER)
         .arg(script)
         .arg(pidguard())
         .output()

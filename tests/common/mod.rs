@@ -30,11 +30,16 @@ pub fn example(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// A fresh scratch directory for one test.
+/// The unprivileged user the tests run programs as (distroless' `nonroot`).
+pub const USER: &str = "65532";
+
+/// A fresh scratch directory for one test, writable by the unprivileged test user.
 pub fn scratch(name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     let dir = std::env::temp_dir().join(format!("pidguard-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     dir
 }
 
@@ -85,6 +90,8 @@ impl Pid1 {
     }
 
     fn spawn(mut cmd: Command, env: &[(&str, &str)], in_namespace: bool) -> Pid1 {
+        // pidguard refuses root by default: run as the unprivileged test user unless told otherwise.
+        cmd.env("PIDGUARD_USER", USER);
         for (k, v) in env {
             cmd.env(k, v);
         }
