@@ -91,9 +91,14 @@ impl Pid1 {
 
     fn spawn(mut cmd: Command, env: &[(&str, &str)], in_namespace: bool) -> Pid1 {
         // pidguard refuses root by default: run as the unprivileged test user unless told otherwise.
+        // An empty value in `env` removes the variable.
         cmd.env("PIDGUARD_USER", USER);
         for (k, v) in env {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let child = cmd
             .stdin(Stdio::null())
