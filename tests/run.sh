@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it: installs what the tests need (Debian packages,
+# cargo-fuzz is not needed: fuzz/ is only type-checked here), starts a Docker engine when none runs,
+# then runs the format and lint gates, every test against the static release binary, and checks fuzz/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg_cmd in "busybox-static:/bin/busybox" "docker.io:/usr/sbin/dockerd" "runc:/usr/sbin/runc" \
+               "prometheus:/usr/bin/promtool" "util-linux:/usr/bin/unshare" "libcap2-bin:/usr/sbin/capsh" \
+               "python3:/usr/bin/python3" "bash:/bin/bash"; do
+  [ -e "${pkg_cmd#*:}" ] || need+=("${pkg_cmd%%:*}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "run.sh: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ -x tests/setup-docker.sh ]; then
+  tests/setup-docker.sh
+fi
+
+export RUSTFLAGS="-C target-feature=+crt-static"
+TARGET=x86_64-unknown-linux-gnu
+
+echo "run.sh: cargo fmt --check"
+cargo fmt --check
+echo "run.sh: cargo clippy"
+cargo clippy --all-targets --target "$TARGET" -- -D warnings
+echo "run.sh: cargo check in fuzz/"
+(cd fuzz && cargo check -q --target "$TARGET")
+echo "run.sh: tests against the static release binary"
+cargo test --release --target "$TARGET" "$@"
