@@ -148,6 +148,60 @@ pub const OPTIONS: &[Opt] = &[
         "Log a warning for every reaped zombie that is not the program",
     ),
     valued(
+        "health-check",
+        None,
+        "TARGET",
+        false,
+        "App check run by PID 1: http://HOST:PORT/PATH, tcp://HOST:PORT or exec:/path,arg1,arg2 (no shell; same user and hardening as the program)",
+    ),
+    valued(
+        "health-interval",
+        None,
+        "DURATION",
+        false,
+        "Time between app checks; the first runs one interval after start, as in Docker [default: 30s]",
+    ),
+    valued(
+        "health-timeout",
+        None,
+        "DURATION",
+        false,
+        "An app check that takes longer fails and is killed [default: 30s]",
+    ),
+    valued(
+        "health-retries",
+        None,
+        "N",
+        false,
+        "Consecutive failures that make the program unhealthy [default: 3]",
+    ),
+    valued(
+        "health-start-period",
+        None,
+        "DURATION",
+        false,
+        "Failures in this time after start do not count; not ready before it ends unless a check passes [default: 0s]",
+    ),
+    valued(
+        "health-expect",
+        None,
+        "CODES",
+        false,
+        "HTTP statuses that count as healthy, e.g. 200,204,300-399 [default: 200-399]",
+    ),
+    valued(
+        "health-listen",
+        None,
+        "ADDR:PORT",
+        false,
+        "Also serve /healthz, /readyz (and /metrics) over HTTP here, e.g. 0.0.0.0:8081 for kubelet [default: off]",
+    ),
+    switch(
+        "metrics",
+        None,
+        "Serve Prometheus metrics at /metrics on the health endpoints",
+    ),
+    valued(
         "log-level",
         None,
         "LEVEL",
@@ -229,6 +283,19 @@ pub struct RunConfig {
     /// The limits to apply, defaults (core=0) merged with `--rlimit`.
     pub rlimits: Vec<limits::RlimitSpec>,
     pub umask: Option<u32>,
+    pub health: HealthConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    pub check: Option<crate::health::target::Target>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub start_period: Duration,
+    pub expect: String,
+    pub listen: Option<std::net::SocketAddr>,
+    pub metrics: bool,
 }
 
 impl RunConfig {
@@ -512,7 +579,9 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         .map(limits::parse_umask)
         .transpose()
         .map_err(|e| Error(e.to_string()))?;
+    let health = validate_health(&raw)?;
     Ok(RunConfig {
+        health,
         user,
         groups,
         allow_root: raw.has("allow-root"),
@@ -530,6 +599,57 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         warn_on_reap: raw.has("warn-on-reap"),
         log_level: base.raised(raw.verbose),
         log_format,
+    })
+}
+
+fn validate_health(raw: &Raw) -> Result<HealthConfig, Error> {
+    use crate::health::{server, target};
+    let dur = |flag: &str, default: Duration| -> Result<Duration, Error> {
+        match raw.last(flag) {
+            Some(v) => duration::parse(v).map_err(|e| Error(format!("--{flag}: {e}"))),
+            None => Ok(default),
+        }
+    };
+    let check = raw
+        .last("health-check")
+        .map(target::parse_target)
+        .transpose()
+        .map_err(|e| Error(format!("--health-check: {e}")))?;
+    let expect = raw.last("health-expect").unwrap_or("200-399").to_string();
+    target::parse_expect(&expect).map_err(|e| Error(format!("--health-expect: {e}")))?;
+    let retries = match raw.last("health-retries") {
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                Error(format!(
+                    "--health-retries {v:?}: expected a number from 1 to 1000"
+                ))
+            })?,
+        None => 3,
+    };
+    let interval = dur("health-interval", Duration::from_secs(30))?;
+    let timeout = dur("health-timeout", Duration::from_secs(30))?;
+    if interval.is_zero() || timeout.is_zero() {
+        return Err(Error(
+            "--health-interval and --health-timeout must be longer than 0".into(),
+        ));
+    }
+    let listen = raw
+        .last("health-listen")
+        .map(server::parse_listen_addr)
+        .transpose()
+        .map_err(|e| Error(format!("--health-listen: {e}")))?;
+    Ok(HealthConfig {
+        check,
+        interval,
+        timeout,
+        retries,
+        start_period: dur("health-start-period", Duration::ZERO)?,
+        expect,
+        listen,
+        metrics: raw.has("metrics"),
     })
 }
 
@@ -836,6 +956,43 @@ mod tests {
             let e = err(&args);
             assert!(e.contains(needle), "{args:?}: {e}");
             assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn health_flags() {
+        let c = run(&["true"]);
+        assert_eq!(c.health.check, None);
+        assert_eq!(c.health.interval, Duration::from_secs(30));
+        assert_eq!(c.health.timeout, Duration::from_secs(30));
+        assert_eq!(c.health.retries, 3);
+        assert_eq!(c.health.start_period, Duration::ZERO);
+        assert_eq!(c.health.listen, None);
+        assert!(!c.health.metrics);
+        let c = run(&[
+            "--health-check",
+            "http://127.0.0.1:8080/health",
+            "--health-interval",
+            "2s",
+            "--health-retries",
+            "1",
+            "--health-listen",
+            "0.0.0.0:8081",
+            "--metrics",
+            "--health-expect",
+            "200,204",
+            "x",
+        ]);
+        assert!(c.health.check.is_some() && c.health.metrics);
+        assert_eq!(c.health.listen.unwrap().port(), 8081);
+        for (args, needle) in [
+            (vec!["--health-check", "ftp://x", "x"], "--health-check"),
+            (vec!["--health-retries", "0", "x"], "--health-retries"),
+            (vec!["--health-interval", "0", "x"], "longer than 0"),
+            (vec!["--health-expect", "999-1", "x"], "--health-expect"),
+            (vec!["--health-listen", "nowhere", "x"], "--health-listen"),
+        ] {
+            assert!(err(&args).contains(needle), "{args:?}: {}", err(&args));
         }
     }
 

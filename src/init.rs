@@ -21,9 +21,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::checks::{Checker, Health};
 use crate::cli::RunConfig;
-use crate::{debug, error, info, signals, warn};
-use crate::{harden, sys};
+use crate::health::metrics;
+use crate::health::server::{self, Server, State};
+use crate::health::target::Target;
+use crate::{debug, error, info, signals, trace, warn};
+use crate::{harden, health, sys};
 
 /// pidguard's own failure before the program started: 125 with a one-line reason.
 pub const EXIT_SETUP: i32 = 125;
@@ -70,6 +74,47 @@ fn cstring(bytes: &[u8], what: &str) -> Result<CString, SetupError> {
         .map_err(|_| SetupError::new(EXIT_SETUP, format!("{what} contains a NUL byte")))
 }
 
+/// The parts of a child's start that are the same for the program and for app checks.
+struct ChildTemplate {
+    envp: Vec<CString>,
+    sigmask: libc::sigset_t,
+    reignore: Vec<libc::c_int>,
+}
+
+impl ChildTemplate {
+    fn plan(&self, paths: Vec<CString>, argv: Vec<CString>) -> sys::ChildPlan {
+        let mut plan = sys::ChildPlan::new(paths, argv, self.envp.clone(), self.sigmask);
+        plan.reignore = self.reignore.clone();
+        plan
+    }
+}
+
+enum SpawnError {
+    Os(std::io::Error),
+    Step(sys::Step, i32),
+}
+
+/// Forks and waits for the child's exec: the pid once it runs PROGRAM, or why it could not.
+fn spawn_checked(plan: &mut sys::ChildPlan) -> Result<i32, SpawnError> {
+    let (pid, report) = sys::spawn(plan).map_err(SpawnError::Os)?;
+    match sys::read_child_report(report) {
+        Ok(None) => Ok(pid),
+        Ok(Some((step, errno))) => {
+            // The child is gone or going; reap it so that no zombie outlives us.
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            Err(SpawnError::Step(step, errno))
+        }
+        Err(e) => Err(SpawnError::Os(e)),
+    }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Process-wide state of PID 1 that the health endpoint and metrics will read.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -82,6 +127,14 @@ struct Supervisor<'a> {
     sfd: OwnedFd,
     pid1: bool,
     main: i32,
+    started: Instant,
+    started_unix: f64,
+    /// What every child (the program, app checks) gets: environment, signal mask, dispositions.
+    template: ChildTemplate,
+    exe: PathBuf,
+    server: Option<Server>,
+    checker: Option<Checker>,
+    check_timeouts: u64,
     main_code: Option<i32>,
     children_left: bool,
     deadline: Option<Instant>,
@@ -126,6 +179,27 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             std::process::id()
         );
     }
+    // Health listeners are bound while we may still be privileged (a port below 1024 needs
+    // CAP_NET_BIND_SERVICE); the status socket needs nothing and may fail only on a name clash.
+    let mut listeners = Vec::new();
+    if let Some(addr) = cfg.health.listen {
+        let listener = server::bind_tcp(&addr.to_string())
+            .map_err(|e| SetupError::new(EXIT_SETUP, format!("--health-listen: {e}")))?;
+        listeners.push(listener);
+    }
+    let status_name = health::status_socket_name();
+    match server::bind_status_socket(&status_name) {
+        Ok(l) => listeners.push(l),
+        Err(e) => warn!(
+            "status endpoint @{status_name} unavailable ({e}); `pidguard probe` cannot reach this PID 1: \
+             set {} to a unique name",
+            health::STATUS_SOCKET_ENV
+        ),
+    }
+    // `pidguard probe` runs the http:// and tcp:// app checks in a child process, so that no network
+    // call ever blocks this loop. Resolved now: /proc may be unreadable for us after the drop.
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
     let hardening = harden::plan(cfg, Path::new("/"))?;
@@ -172,16 +246,18 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut plan = sys::ChildPlan::new(paths, argv, envp, sigmask);
-    plan.reignore = reignore;
+    let template = ChildTemplate {
+        envp,
+        sigmask,
+        reignore,
+    };
+    let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
 
-    let (main, report) = sys::spawn(&mut plan).map_err(|e| os("fork", e))?;
-    match sys::read_child_report(report) {
-        Ok(None) => {}
-        Ok(Some((step, errno))) => {
-            // The child is gone or going; reap it so that no zombie outlives us.
-            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(main), None);
+    let main = match spawn_checked(&mut plan) {
+        Ok(pid) => pid,
+        Err(SpawnError::Os(e)) => return Err(os("fork", e)),
+        Err(SpawnError::Step(step, errno)) => {
             let err = std::io::Error::from_raw_os_error(errno);
             let code = match (step, errno) {
                 (sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
@@ -198,15 +274,26 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             };
             return Err(SetupError::new(code, what));
         }
-        Err(e) => return Err(os("read the child's start report", e)),
-    }
+    };
     info!("started {:?} as pid {main}", program);
 
+    let now = Instant::now();
+    let checker = cfg.health.check.as_ref().map(|_| {
+        let h = &cfg.health;
+        Checker::new(now, h.interval, h.timeout, h.retries, h.start_period)
+    });
     Ok(Supervisor {
         cfg,
         sfd,
         pid1,
         main,
+        started: now,
+        started_unix: unix_now(),
+        template,
+        exe,
+        server: Some(Server::new(listeners, cfg.health.metrics)),
+        checker,
+        check_timeouts: 0,
         main_code: None,
         children_left: true,
         deadline: None,
@@ -221,11 +308,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
 
 impl Supervisor<'_> {
     fn supervise(&mut self) -> i32 {
-        let mut fds = [libc::pollfd {
-            fd: self.sfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds: Vec<libc::pollfd> = Vec::new();
         loop {
             if let Some(code) = self.main_code
                 && !self.children_left
@@ -235,6 +318,15 @@ impl Supervisor<'_> {
                 return code;
             }
             let timeout = self.poll_timeout();
+            fds.clear();
+            fds.push(libc::pollfd {
+                fd: self.sfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            if let Some(server) = &self.server {
+                server.pollfds(&mut fds);
+            }
             if let Err(e) = sys::poll(&mut fds, timeout) {
                 error!("poll failed: {e}");
             }
@@ -248,23 +340,177 @@ impl Supervisor<'_> {
                     }
                 }
             }
+            // Signals and reaping first: the endpoint must never delay them.
             self.reap();
             self.sweep_leftovers();
             self.check_deadline();
+            self.run_checks();
+            let now = Instant::now();
+            let state = self.endpoint_state(now);
+            // Taken out for the call so that the metrics closure can read the rest of `self`.
+            if let Some(mut server) = self.server.take() {
+                server.on_ready(&fds, now, &state, &|| {
+                    metrics::render(&self.metrics_snapshot())
+                });
+                self.server = Some(server);
+            }
         }
     }
 
+    /// How long poll may sleep: until the earliest of the grace deadline, the next app check or its
+    /// timeout, the end of the start period, and the endpoint's connection deadlines. With none of
+    /// them (no check configured, nobody connected, not stopping): forever, so zero idle wakeups.
     fn poll_timeout(&self) -> i32 {
-        match self.deadline {
-            // After SIGKILL, keep sweeping until the last child is reaped (a process may have forked
-            // while we were walking /proc).
-            _ if self.killed => 100,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
+        // After SIGKILL, keep sweeping until the last child is reaped (a process may have forked
+        // while we were walking /proc).
+        if self.killed {
+            return 100;
+        }
+        let now = Instant::now();
+        let start_period_end = self.started + self.cfg.health.start_period;
+        let wakeups = [
+            self.deadline,
+            self.checker
+                .as_ref()
+                .filter(|_| self.deadline.is_none())
+                .map(Checker::next_wakeup),
+            (start_period_end > now).then_some(start_period_end),
+            self.server.as_ref().and_then(Server::next_deadline),
+        ];
+        match wakeups.into_iter().flatten().min() {
+            Some(at) => {
+                let left = at.saturating_duration_since(now);
                 // Round up so that we never wake just before the deadline and spin.
                 left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32
             }
             None => -1,
+        }
+    }
+
+    /// /healthz: PID 1 is supervising (not stopping). /readyz: the program runs, is past its start
+    /// period or has passed a check, and its app check (if any) passes.
+    fn endpoint_state(&self, now: Instant) -> State {
+        let live = self.deadline.is_none() && self.main_code.is_none();
+        let ready = live
+            && match &self.checker {
+                Some(c) => c.health() == Health::Healthy,
+                None => now >= self.started + self.cfg.health.start_period,
+            };
+        State { live, ready }
+    }
+
+    fn metrics_snapshot(&self) -> metrics::Snapshot {
+        let (passed, failed) = self
+            .checker
+            .as_ref()
+            .map_or((0, 0), |c| (c.passed, c.failed));
+        metrics::Snapshot {
+            child_up: self.main_code.is_none(),
+            restarts: 0,
+            start_time: Some(self.started_unix),
+            last_exit_code: self.main_code,
+            zombies_reaped: self.stats.zombies_reaped,
+            signals_forwarded: (1..=64)
+                .filter(|&s| self.stats.forwarded[s] > 0)
+                .map(|s| (signals::name(s as i32), self.stats.forwarded[s]))
+                .collect(),
+            checks: vec![
+                ("healthy", passed),
+                ("unhealthy", failed - self.check_timeouts.min(failed)),
+                ("timeout", self.check_timeouts),
+            ],
+        }
+    }
+
+    /// Starts an app check when one is due, and kills one that ran past its timeout.
+    fn run_checks(&mut self) {
+        let now = Instant::now();
+        let Some(checker) = self.checker.as_mut() else {
+            return;
+        };
+        if let Some(pid) = checker.overdue(now) {
+            if sys::kill(-pid, libc::SIGKILL).is_ok() {
+                self.check_timeouts += 1;
+                warn!(
+                    "app check (pid {pid}) timed out after {}: killed",
+                    crate::duration::format(self.cfg.health.timeout)
+                );
+            }
+            // Its exit is recorded as a failure when it is reaped.
+            checker.finished(false, now);
+            return;
+        }
+        if self.deadline.is_some() || self.main_code.is_some() || !checker.due(now) {
+            return;
+        }
+        let Some(target) = &self.cfg.health.check else {
+            return;
+        };
+        let argv: Vec<String> = match target {
+            Target::Exec { argv } => argv.clone(),
+            Target::Http { .. } => vec![
+                self.exe.to_string_lossy().into_owned(),
+                "probe".into(),
+                "--timeout".into(),
+                crate::duration::format(self.cfg.health.timeout),
+                "--expect".into(),
+                self.cfg.health.expect.clone(),
+                target.to_string(),
+            ],
+            Target::Tcp { .. } => vec![
+                self.exe.to_string_lossy().into_owned(),
+                "probe".into(),
+                "--timeout".into(),
+                crate::duration::format(self.cfg.health.timeout),
+                target.to_string(),
+            ],
+        };
+        let cargv: Result<Vec<CString>, _> =
+            argv.iter().map(|a| CString::new(a.as_bytes())).collect();
+        let Ok(cargv) = cargv else {
+            checker.start_failed(now);
+            return;
+        };
+        let mut plan = self.template.plan(vec![cargv[0].clone()], cargv);
+        match spawn_checked(&mut plan) {
+            Ok(pid) => {
+                trace!("app check started as pid {pid}");
+                checker.started(pid, now);
+            }
+            Err(SpawnError::Os(e)) => {
+                warn!("cannot start the app check: {e}");
+                checker.start_failed(now);
+            }
+            Err(SpawnError::Step(step, errno)) => {
+                warn!(
+                    "cannot start the app check: cannot {}: {}",
+                    step.describe(),
+                    std::io::Error::from_raw_os_error(errno)
+                );
+                checker.start_failed(now);
+            }
+        }
+    }
+
+    fn on_check_exit(&mut self, status: i32) {
+        let before = self.checker.as_ref().map(Checker::health);
+        if let Some(c) = self.checker.as_mut()
+            && c.running().is_some()
+        {
+            c.finished(status == 0, Instant::now());
+        }
+        let after = self.checker.as_ref().map(Checker::health);
+        if before != after {
+            match after {
+                Some(Health::Healthy) => info!("program is healthy"),
+                Some(Health::Unhealthy) => warn!(
+                    "program is unhealthy: {} app checks failed in a row",
+                    self.cfg.health.retries
+                ),
+                _ => {}
+            }
+        } else if status != 0 {
+            debug!("app check failed with {status}");
         }
     }
 
@@ -332,6 +578,8 @@ impl Supervisor<'_> {
                     self.stats.zombies_reaped += 1;
                     if pid == self.main {
                         self.on_main_exit(status);
+                    } else if self.checker.as_ref().and_then(Checker::running) == Some(pid) {
+                        self.on_check_exit(status);
                     } else if self.cfg.warn_on_reap {
                         warn!("reaped zombie process {pid} (exit status {status})");
                     } else {

@@ -44,7 +44,8 @@ fn run() -> c_int {
             print!("{}", LICENSE);
             0
         }
-        Command::Probe(_) | Command::Seccomp(_) => {
+        Command::Probe(args) => pidguard::health::probe::main(args),
+        Command::Seccomp(_) => {
             eprintln!("pidguard: error: this subcommand is not available in this build");
             cli::EXIT_USAGE
         }
