@@ -436,8 +436,8 @@ impl Supervisor<'_> {
                     crate::duration::format(self.cfg.health.timeout)
                 );
             }
-            // Its exit is recorded as a failure when it is reaped.
-            checker.finished(false, now);
+            // Recorded as a failure now; its exit, when reaped, is then just a reaped process.
+            self.record_check(false);
             return;
         }
         if self.deadline.is_some() || self.main_code.is_some() || !checker.due(now) {
@@ -493,24 +493,27 @@ impl Supervisor<'_> {
     }
 
     fn on_check_exit(&mut self, status: i32) {
-        let before = self.checker.as_ref().map(Checker::health);
-        if let Some(c) = self.checker.as_mut()
-            && c.running().is_some()
-        {
-            c.finished(status == 0, Instant::now());
-        }
-        let after = self.checker.as_ref().map(Checker::health);
-        if before != after {
-            match after {
-                Some(Health::Healthy) => info!("program is healthy"),
-                Some(Health::Unhealthy) => warn!(
-                    "program is unhealthy: {} app checks failed in a row",
-                    self.cfg.health.retries
-                ),
-                _ => {}
-            }
-        } else if status != 0 {
+        if status != 0 {
             debug!("app check failed with {status}");
+        }
+        self.record_check(status == 0);
+    }
+
+    /// Records a check's verdict (from its exit or its timeout) and logs a change of health.
+    fn record_check(&mut self, ok: bool) {
+        let Some(c) = self.checker.as_mut() else {
+            return;
+        };
+        let before = c.health();
+        c.finished(ok, Instant::now());
+        match c.health() {
+            h if h == before => {}
+            Health::Healthy => info!("program is healthy"),
+            Health::Unhealthy => warn!(
+                "program is unhealthy: {} app checks failed in a row",
+                self.cfg.health.retries
+            ),
+            Health::Starting => {}
         }
     }
 

@@ -7,9 +7,12 @@
 //!   write per ready connection, at most `MAX_ACCEPTS_PER_WAKE` accepts per listener);
 //! - answers come from cached state (`State`, a metrics closure called only for `/metrics`); no
 //!   request ever runs a check;
-//! - memory is bounded: at most `MAX_CONNS` connections, each with a head buffer that never grows
-//!   past `http::MAX_HEAD`; connections over the cap are accepted and closed at once, so the kernel
-//!   backlog cannot fill with them either;
+//! - memory is bounded: at most `MAX_CONNS` connections per listener, each with a head buffer that
+//!   never grows past `http::MAX_HEAD`; connections over the cap are accepted and closed at once, so
+//!   the kernel backlog cannot fill with them either. The cap is per listener so that a flood on the
+//!   public `--health-listen` port cannot starve the status socket, which only the container's own
+//!   processes (the HEALTHCHECK probe) can reach: an outside flood must not make the container
+//!   unhealthy;
 //! - every connection has a deadline (`HEADER_TIMEOUT` to send its head, then `WRITE_TIMEOUT` to
 //!   take the response); slowloris clients are dropped when it passes;
 //! - the parser is re-run only when a line ends (or on the first packet, so junk gets a 400 at
@@ -178,6 +181,8 @@ enum Phase {
 #[derive(Debug)]
 struct Conn {
     fd: OwnedFd,
+    /// Index of the listener it came from, for the per-listener cap.
+    listener: usize,
     phase: Phase,
     deadline: Instant,
     /// Request head so far; never longer than `http::MAX_HEAD`. Freed once parsed.
@@ -216,7 +221,7 @@ impl Server {
                     paused_until: None,
                 })
                 .collect(),
-            conns: Vec::with_capacity(MAX_CONNS),
+            conns: Vec::new(),
             metrics_enabled,
         }
     }
@@ -308,12 +313,13 @@ impl Server {
         for _ in 0..MAX_ACCEPTS_PER_WAKE {
             match self.listeners[l].listener.accept() {
                 Ok(fd) => {
-                    if self.conns.len() >= MAX_CONNS {
+                    if self.conns.iter().filter(|c| c.listener == l).count() >= MAX_CONNS {
                         drop(fd);
                         continue;
                     }
                     self.conns.push(Conn {
                         fd,
+                        listener: l,
                         phase: Phase::Reading,
                         deadline: now + HEADER_TIMEOUT,
                         head: Vec::new(),
