@@ -179,6 +179,10 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             std::process::id()
         );
     }
+    // Every input is resolved and checked before anything is bound or changed, so that a bad value is
+    // the one and only line the user sees.
+    let hardening = harden::plan(cfg, Path::new("/"))?;
+
     // Health listeners are bound while we may still be privileged (a port below 1024 needs
     // CAP_NET_BIND_SERVICE); the status socket needs nothing and may fail only on a name clash.
     let mut listeners = Vec::new();
@@ -202,7 +206,6 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
 
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
-    let hardening = harden::plan(cfg, Path::new("/"))?;
     harden::apply(&hardening)?;
     // After the drop: a change of credentials clears the parent-death signal (prctl(2)).
     if let Some(sig) = cfg.pdeath_signal {

@@ -339,7 +339,7 @@ fn overdue_check_is_killed_with_its_whole_group() {
                     == Some(&ns)
             })
             .filter(|p| {
-                read(std::path::Path::new(&format!("/proc/{p}/cmdline"))) == "sleep\01000\0"
+                read(std::path::Path::new(&format!("/proc/{p}/cmdline"))) == "sleep\x001000\x00"
             })
             .count()
     };

@@ -93,6 +93,13 @@ impl Pid1 {
         // pidguard refuses root by default: run as the unprivileged test user unless told otherwise.
         // An empty value in `env` removes the variable.
         cmd.env("PIDGUARD_USER", USER);
+        // Tests share the host's network namespace: each pidguard gets its own status socket name.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmd.env(
+            "PIDGUARD_STATUS_SOCKET",
+            format!("pidguard-test-{}-{n}", std::process::id()),
+        );
         for (k, v) in env {
             if v.is_empty() {
                 cmd.env_remove(k);
