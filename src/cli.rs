@@ -148,6 +148,13 @@ pub const OPTIONS: &[Opt] = &[
         "Log a warning for every reaped zombie that is not the program",
     ),
     valued(
+        "seccomp",
+        None,
+        "PROFILE",
+        false,
+        "default (Docker's default filter, built in), unconfined (no filter; logged as a warning), or the path of a Docker-format JSON profile [default: default]",
+    ),
+    valued(
         "health-check",
         None,
         "TARGET",
@@ -284,6 +291,14 @@ pub struct RunConfig {
     pub rlimits: Vec<limits::RlimitSpec>,
     pub umask: Option<u32>,
     pub health: HealthConfig,
+    pub seccomp: Seccomp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seccomp {
+    Default,
+    Unconfined,
+    File(std::path::PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -580,7 +595,25 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         .transpose()
         .map_err(|e| Error(e.to_string()))?;
     let health = validate_health(&raw)?;
+    let seccomp = match raw.last("seccomp") {
+        None | Some("default") => Seccomp::Default,
+        Some("unconfined") => Seccomp::Unconfined,
+        Some("") => {
+            return Err(Error(
+                "--seccomp \"\": use default, unconfined or a file path".into(),
+            ));
+        }
+        Some(path) => Seccomp::File(path.into()),
+    };
+    if raw.has("allow-new-privs") && seccomp != Seccomp::Unconfined {
+        return Err(Error(
+            "--allow-new-privs needs --seccomp unconfined: without no_new_privs only CAP_SYS_ADMIN may install a \
+             seccomp filter, and the program never gets it"
+                .into(),
+        ));
+    }
     Ok(RunConfig {
+        seccomp,
         health,
         user,
         groups,
@@ -679,7 +712,7 @@ pub fn help() -> String {
         "pidguard: a hardening PID 1 for containers\n\n\
          Usage: pidguard [OPTIONS] [--] PROGRAM [ARGS...]\n\
          \x20      pidguard probe [OPTIONS] [TARGET]\n\
-         \x20      pidguard seccomp export [default]\n\n\
+         \x20      pidguard seccomp export [default] [--oci]\n\n\
          Runs PROGRAM as its child, reaps every zombie, forwards signals and stops gracefully.\n\
          Option parsing stops at the first non-option. Every long option can also be set with an\n\
          environment variable PIDGUARD_<OPTION> (e.g. PIDGUARD_GRACE=5s; repeatable ones take a\n\
@@ -910,6 +943,8 @@ mod tests {
             "0027",
             "--allow-root",
             "--allow-new-privs",
+            "--seccomp",
+            "unconfined",
             "x",
         ]);
         assert_eq!(c.user.as_ref().unwrap().to_string(), "nonroot:65532");
@@ -957,6 +992,21 @@ mod tests {
             assert!(e.contains(needle), "{args:?}: {e}");
             assert!(!e.contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn seccomp_choice() {
+        assert_eq!(run(&["x"]).seccomp, Seccomp::Default);
+        assert_eq!(
+            run(&["--seccomp", "unconfined", "x"]).seccomp,
+            Seccomp::Unconfined
+        );
+        assert_eq!(
+            run(&["--seccomp", "/p.json", "x"]).seccomp,
+            Seccomp::File("/p.json".into())
+        );
+        assert!(err(&["--allow-new-privs", "x"]).contains("--seccomp unconfined"));
+        assert!(err(&["--seccomp", "", "x"]).contains("--seccomp"));
     }
 
     #[test]

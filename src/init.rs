@@ -27,7 +27,7 @@ use crate::health::metrics;
 use crate::health::server::{self, Server, State};
 use crate::health::target::Target;
 use crate::{debug, error, info, signals, trace, warn};
-use crate::{harden, health, sys};
+use crate::{harden, health, seccomp, sys};
 
 /// pidguard's own failure before the program started: 125 with a one-line reason.
 pub const EXIT_SETUP: i32 = 125;
@@ -79,14 +79,102 @@ struct ChildTemplate {
     envp: Vec<CString>,
     sigmask: libc::sigset_t,
     reignore: Vec<libc::c_int>,
+    filters: Vec<Vec<libc::sock_filter>>,
 }
 
 impl ChildTemplate {
     fn plan(&self, paths: Vec<CString>, argv: Vec<CString>) -> sys::ChildPlan {
         let mut plan = sys::ChildPlan::new(paths, argv, self.envp.clone(), self.sigmask);
         plan.reignore = self.reignore.clone();
+        plan.filters = self.filters.clone();
         plan
     }
+}
+
+/// Syscalls PID 1 itself needs on top of the program's profile, so that a strict custom profile
+/// cannot break reaping, forwarding, the health endpoint or starting checks. Docker's default allows
+/// all of them already. `seccomp` is here because every child PID 1 starts installs the program's
+/// filter before exec.
+pub const PID1_SYSCALLS: &[&str] = &[
+    "read",
+    "write",
+    "close",
+    "exit",
+    "exit_group",
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "rt_sigaction",
+    "signalfd4",
+    "poll",
+    "ppoll",
+    "wait4",
+    "waitid",
+    "kill",
+    "getpid",
+    "clone",
+    "fork",
+    "vfork",
+    "execve",
+    "setpgid",
+    "prctl",
+    "seccomp",
+    "openat",
+    "getdents64",
+    "newfstatat",
+    "statx",
+    "fstat",
+    "lseek",
+    "fcntl",
+    "accept4",
+    "recvfrom",
+    "sendto",
+    "shutdown",
+    "pipe2",
+    "mmap",
+    "munmap",
+    "brk",
+    "madvise",
+    "clock_gettime",
+    "restart_syscall",
+];
+
+struct Filters {
+    program: Vec<Vec<libc::sock_filter>>,
+    pid1: Vec<Vec<libc::sock_filter>>,
+}
+
+/// Loads and compiles the seccomp profile while we may still read root-only files.
+fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
+    use crate::cli::Seccomp;
+    let profile = match &cfg.seccomp {
+        Seccomp::Unconfined => {
+            warn!("seccomp is off (--seccomp unconfined): the program may use every syscall");
+            return Ok(Filters {
+                program: Vec::new(),
+                pid1: Vec::new(),
+            });
+        }
+        Seccomp::Default => seccomp::default_profile(),
+        Seccomp::File(path) => seccomp::load_profile(path)
+            .map_err(|e| SetupError::new(EXIT_SETUP, format!("--seccomp: {e}")))?,
+    };
+    let bad = |e: seccomp::Error| SetupError::new(EXIT_SETUP, format!("--seccomp: {e}"));
+    let keep = crate::limits::cap_mask(&cfg.cap_add);
+    let target = seccomp::native_target(keep).map_err(bad)?;
+    let program = seccomp::compile_for(&profile, &target, &[]).map_err(bad)?;
+    if !program.skipped.is_empty() {
+        debug!(
+            "seccomp: {} syscall names unknown on this architecture skipped",
+            program.skipped.len()
+        );
+    }
+    let pid1 = seccomp::compile_for(&profile, &target, PID1_SYSCALLS).map_err(bad)?;
+    let libc_filters =
+        |f: Vec<seccompiler::BpfProgram>| f.iter().map(|p| seccomp::to_libc(p)).collect();
+    Ok(Filters {
+        program: libc_filters(program.filters),
+        pid1: libc_filters(pid1.filters),
+    })
 }
 
 enum SpawnError {
@@ -182,6 +270,8 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     // Every input is resolved and checked before anything is bound or changed, so that a bad value is
     // the one and only line the user sees.
     let hardening = harden::plan(cfg, Path::new("/"))?;
+    let filters = seccomp_filters(cfg)?;
+    let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);
 
     // Health listeners are bound while we may still be privileged (a port below 1024 needs
     // CAP_NET_BIND_SERVICE); the status socket needs nothing and may fail only on a name clash.
@@ -207,8 +297,10 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
     harden::apply(&hardening)?;
-    // After the drop: a change of credentials clears the parent-death signal (prctl(2)).
-    if let Some(sig) = cfg.pdeath_signal {
+    // After the drop: a change of credentials clears the parent-death signal (prctl(2)), including
+    // one our parent set for us (unshare --kill-child, a supervisor's PR_SET_PDEATHSIG): put back
+    // what we inherited unless -p asks for another.
+    if let Some(sig) = cfg.pdeath_signal.or(inherited_pdeath) {
         sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong)
             .map_err(|e| os("set the parent-death signal", e))?;
     }
@@ -253,6 +345,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         envp,
         sigmask,
         reignore,
+        filters: filters.program,
     };
     let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
@@ -279,6 +372,21 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         }
     };
     info!("started {:?} as pid {main}", program);
+    // PID 1's own filter comes after the program started, so the program carries exactly its profile.
+    // Children started later (app checks, restarts) carry both; the program's, installed last, decides
+    // every errno, and PID 1's is no narrower, so their semantics are the profile's too.
+    if !filters.pid1.is_empty() {
+        sys::install_filters(&filters.pid1).map_err(|errno| {
+            let _ = sys::kill(main, libc::SIGKILL);
+            SetupError::new(
+                EXIT_SETUP,
+                format!(
+                    "cannot install PID 1's seccomp filter: {}",
+                    std::io::Error::from_raw_os_error(errno)
+                ),
+            )
+        })?;
+    }
 
     let now = Instant::now();
     let checker = cfg.health.check.as_ref().map(|_| {

@@ -45,10 +45,7 @@ fn run() -> c_int {
             0
         }
         Command::Probe(args) => pidguard::health::probe::main(args),
-        Command::Seccomp(_) => {
-            eprintln!("pidguard: error: this subcommand is not available in this build");
-            cli::EXIT_USAGE
-        }
+        Command::Seccomp(args) => pidguard::seccomp::cmd::main(args),
     }
 }
 

@@ -292,7 +292,16 @@ fn setuid_root_binary_does_not_make_the_program_root() {
         out.stderr
     );
     // Proof that the attack is real: without no_new_privs the same binary becomes root.
-    let out = run_as(&["--user", "65532", "--allow-new-privs"], &ids);
+    let out = run_as(
+        &[
+            "--user",
+            "65532",
+            "--allow-new-privs",
+            "--seccomp",
+            "unconfined",
+        ],
+        &ids,
+    );
     assert_eq!(out.stdout.trim(), "uid=65532 euid=0", "{}", out.stderr);
     assert!(out.stderr.contains("no_new_privs is off"), "{}", out.stderr);
 }
