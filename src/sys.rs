@@ -134,6 +134,14 @@ pub fn prctl(option: c_int, arg2: libc::c_ulong) -> io::Result<c_int> {
     })
 }
 
+/// The parent-death signal of this process (0 when none).
+pub fn pdeath_signal() -> Option<i32> {
+    let mut sig: c_int = 0;
+    // SAFETY: PR_GET_PDEATHSIG writes one int through the pointer, which points to a local.
+    let ret = unsafe { libc::prctl(libc::PR_GET_PDEATHSIG, &mut sig as *mut c_int) };
+    (ret == 0).then_some(sig)
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];
