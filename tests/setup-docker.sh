@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Makes a Docker engine answer for tests/docker.rs, and does nothing when one already does.
+#
+# Nothing can be pulled here and the tests must not touch the host's network: the engine is started
+# with no bridge and no iptables rules, so a container has only its own loopback, and the suite builds
+# every image `FROM scratch` out of local files (pidguard, the fixtures, a static /bin/busybox).
+# Safe to run any number of times: each step first checks whether it is already done. Run as root.
+set -euo pipefail
+
+LOG=${PIDGUARD_DOCKERD_LOG:-/tmp/pidguard-dockerd.log}
+WAIT_SECS=${PIDGUARD_DOCKERD_WAIT:-60}
+
+need=()
+{ [ -x /usr/sbin/dockerd ] && command -v docker >/dev/null; } || need+=(docker.io)
+[ -x /bin/busybox ] || need+=(busybox-static)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup-docker: installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# A FROM scratch image has no libc: the busybox package (dynamic) would not run in it.
+linkage=$(ldd /bin/busybox 2>&1 || true)  # ldd fails on a static binary, which is what we want
+if ! grep -qE 'not a dynamic executable|statically linked' <<<"$linkage"; then
+  echo "setup-docker: /bin/busybox is dynamically linked: install busybox-static" >&2
+  exit 1
+fi
+
+if docker info >/dev/null 2>&1; then
+  echo "setup-docker: a Docker engine already answers"
+  exit 0
+fi
+
+if ! pidof dockerd >/dev/null; then
+  echo "setup-docker: starting dockerd (no bridge, no iptables), log in $LOG"
+  # setsid: the engine must outlive this script and the shell that ran it.
+  setsid /usr/sbin/dockerd --bridge=none --iptables=false --ip6tables=false \
+    >>"$LOG" 2>&1 </dev/null &
+fi
+
+for _ in $(seq "$((WAIT_SECS * 2))"); do
+  if docker info >/dev/null 2>&1; then
+    echo "setup-docker: the Docker engine answers"
+    exit 0
+  fi
+  sleep 0.5
+done
+echo "setup-docker: no answer from dockerd after ${WAIT_SECS}s; the end of $LOG:" >&2
+tail -n 20 "$LOG" >&2 || true
+exit 1
