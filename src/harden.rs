@@ -137,23 +137,26 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
         identity.groups = current_groups.clone();
         false
     } else {
-        for (needed, cap) in [
-            (!same_ids || !same_groups, Capability::CAP_SETGID),
+        let missing: Vec<String> = [
             (!same_ids, Capability::CAP_SETUID),
-        ] {
-            if needed && !has(effective, cap) {
-                return Err(fail(format!(
-                    "cannot switch to user {} (uid {} gid {}): pidguard lacks {} (the container was \
-                     started without it, e.g. --cap-drop ALL or as a non-root user); run the container \
-                     as that user instead (docker run --user {}, or USER in the Dockerfile) or keep \
-                     CAP_SETUID, CAP_SETGID and CAP_SETPCAP",
-                    identity.name,
-                    identity.uid,
-                    identity.gid,
-                    cap_name(cap),
-                    identity.uid
-                )));
-            }
+            (!same_ids || !same_groups, Capability::CAP_SETGID),
+        ]
+        .into_iter()
+        .filter(|&(needed, cap)| needed && !has(effective, cap))
+        .map(|(_, cap)| cap_name(cap))
+        .collect();
+        if !missing.is_empty() {
+            return Err(fail(format!(
+                "cannot switch to user {} (uid {} gid {}): pidguard lacks {} (the container was \
+                 started without it, e.g. --cap-drop ALL or as a non-root user); run the container \
+                 as that user instead (docker run --user {}, or USER in the Dockerfile) or keep \
+                 CAP_SETUID, CAP_SETGID and CAP_SETPCAP",
+                identity.name,
+                identity.uid,
+                identity.gid,
+                missing.join(" and "),
+                identity.uid
+            )));
         }
         true
     };
@@ -171,7 +174,7 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
     }
     let have_setpcap = has(permitted, Capability::CAP_SETPCAP);
     if !have_setpcap && bounding & !keep != 0 {
-        debug!(
+        info!(
             "capability bounding set left as is: no CAP_SETPCAP to shrink it; with no_new_privs and empty \
              permitted and inheritable sets those capabilities stay out of reach"
         );
