@@ -148,6 +148,48 @@ pub const OPTIONS: &[Opt] = &[
         "Log a warning for every reaped zombie that is not the program",
     ),
     valued(
+        "restart",
+        None,
+        "POLICY",
+        false,
+        "no, on-failure (non-zero exit or death by a signal pidguard did not send) or always [default: no]",
+    ),
+    valued(
+        "restart-delay",
+        None,
+        "DURATION",
+        false,
+        "First delay before a restart; doubled after each quick exit [default: 500ms]",
+    ),
+    valued(
+        "restart-max-delay",
+        None,
+        "DURATION",
+        false,
+        "Largest delay between restarts [default: 30s]",
+    ),
+    valued(
+        "restart-stable",
+        None,
+        "DURATION",
+        false,
+        "A program that stayed up this long resets the delay to --restart-delay [default: 10s]",
+    ),
+    valued(
+        "restart-limit",
+        None,
+        "N/WINDOW",
+        false,
+        "Give up, exiting with the program's last status, when it would be restarted more than N times within WINDOW [default: 5/60s]",
+    ),
+    valued(
+        "on-unhealthy",
+        None,
+        "ACTION",
+        false,
+        "When the app check turns unhealthy: ignore, restart (graceful stop, then start again under the restart limits) or exit (graceful stop, exit non-zero) [default: ignore]",
+    ),
+    valued(
         "seccomp",
         None,
         "PROFILE",
@@ -292,6 +334,32 @@ pub struct RunConfig {
     pub umask: Option<u32>,
     pub health: HealthConfig,
     pub seccomp: Seccomp,
+    pub restart: RestartConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    OnFailure,
+    Always,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUnhealthy {
+    Ignore,
+    Restart,
+    Exit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartConfig {
+    pub policy: RestartPolicy,
+    pub delay: Duration,
+    pub max_delay: Duration,
+    pub stable: Duration,
+    pub limit: u32,
+    pub window: Duration,
+    pub on_unhealthy: OnUnhealthy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -595,6 +663,13 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         .transpose()
         .map_err(|e| Error(e.to_string()))?;
     let health = validate_health(&raw)?;
+    let restart = validate_restart(&raw)?;
+    if restart.on_unhealthy != OnUnhealthy::Ignore && health.check.is_none() {
+        return Err(Error(
+            "--on-unhealthy needs --health-check: without an app check the program never turns unhealthy"
+                .into(),
+        ));
+    }
     let seccomp = match raw.last("seccomp") {
         None | Some("default") => Seccomp::Default,
         Some("unconfined") => Seccomp::Unconfined,
@@ -613,6 +688,7 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         ));
     }
     Ok(RunConfig {
+        restart,
         seccomp,
         health,
         user,
@@ -633,6 +709,79 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
         log_level: base.raised(raw.verbose),
         log_format,
     })
+}
+
+fn validate_restart(raw: &Raw) -> Result<RestartConfig, Error> {
+    let dur = |flag: &str, default: Duration| -> Result<Duration, Error> {
+        match raw.last(flag) {
+            Some(v) => duration::parse(v).map_err(|e| Error(format!("--{flag}: {e}"))),
+            None => Ok(default),
+        }
+    };
+    let policy = match raw.last("restart") {
+        None | Some("no") => RestartPolicy::No,
+        Some("on-failure") => RestartPolicy::OnFailure,
+        Some("always") => RestartPolicy::Always,
+        Some(v) => {
+            return Err(Error(format!(
+                "--restart {v:?}: use no, on-failure or always"
+            )));
+        }
+    };
+    let on_unhealthy = match raw.last("on-unhealthy") {
+        None | Some("ignore") => OnUnhealthy::Ignore,
+        Some("restart") => OnUnhealthy::Restart,
+        Some("exit") => OnUnhealthy::Exit,
+        Some(v) => {
+            return Err(Error(format!(
+                "--on-unhealthy {v:?}: use ignore, restart or exit"
+            )));
+        }
+    };
+    let (limit, window) = match raw.last("restart-limit") {
+        None => (5, Duration::from_secs(60)),
+        Some(v) => parse_limit(v)?,
+    };
+    let delay = dur("restart-delay", Duration::from_millis(500))?;
+    let max_delay = dur("restart-max-delay", Duration::from_secs(30))?;
+    if max_delay < delay {
+        return Err(Error(format!(
+            "--restart-max-delay {} is shorter than --restart-delay {}",
+            duration::format(max_delay),
+            duration::format(delay)
+        )));
+    }
+    Ok(RestartConfig {
+        policy,
+        delay,
+        max_delay,
+        stable: dur("restart-stable", Duration::from_secs(10))?,
+        limit,
+        window,
+        on_unhealthy,
+    })
+}
+
+/// `N/WINDOW`, e.g. `5/60s`.
+fn parse_limit(text: &str) -> Result<(u32, Duration), Error> {
+    let bad = |why: &str| {
+        Error(format!(
+            "--restart-limit {text:?}: {why} (write e.g. 5/60s)"
+        ))
+    };
+    let (n, window) = text
+        .split_once('/')
+        .ok_or_else(|| bad("expected N/WINDOW"))?;
+    let n: u32 = n
+        .parse()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| bad("N must be a number from 1 to 10000"))?;
+    let window = duration::parse(window).map_err(|e| bad(&e.to_string()))?;
+    if window.is_zero() {
+        return Err(bad("the window must be longer than 0"));
+    }
+    Ok((n, window))
 }
 
 fn validate_health(raw: &Raw) -> Result<HealthConfig, Error> {
@@ -712,7 +861,8 @@ pub fn help() -> String {
         "pidguard: a hardening PID 1 for containers\n\n\
          Usage: pidguard [OPTIONS] [--] PROGRAM [ARGS...]\n\
          \x20      pidguard probe [OPTIONS] [TARGET]\n\
-         \x20      pidguard seccomp export [default] [--oci]\n\n\
+         \x20      pidguard seccomp export [default] [--oci]\n\
+\n\
          Runs PROGRAM as its child, reaps every zombie, forwards signals and stops gracefully.\n\
          Option parsing stops at the first non-option. Every long option can also be set with an\n\
          environment variable PIDGUARD_<OPTION> (e.g. PIDGUARD_GRACE=5s; repeatable ones take a\n\
@@ -991,6 +1141,67 @@ mod tests {
             let e = err(&args);
             assert!(e.contains(needle), "{args:?}: {e}");
             assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn restart_flags() {
+        let c = run(&["x"]);
+        assert_eq!(c.restart.policy, RestartPolicy::No);
+        assert_eq!(
+            (c.restart.limit, c.restart.window),
+            (5, Duration::from_secs(60))
+        );
+        assert_eq!(c.restart.delay, Duration::from_millis(500));
+        assert_eq!(c.restart.on_unhealthy, OnUnhealthy::Ignore);
+        let c = run(&[
+            "--restart",
+            "on-failure",
+            "--restart-delay",
+            "1s",
+            "--restart-max-delay",
+            "4s",
+            "--restart-limit",
+            "3/10s",
+            "--restart-stable",
+            "2s",
+            "--health-check",
+            "exec:/bin/true",
+            "--on-unhealthy",
+            "restart",
+            "x",
+        ]);
+        assert_eq!(c.restart.policy, RestartPolicy::OnFailure);
+        assert_eq!(
+            (c.restart.limit, c.restart.window),
+            (3, Duration::from_secs(10))
+        );
+        assert_eq!(c.restart.on_unhealthy, OnUnhealthy::Restart);
+        for (args, needle) in [
+            (vec!["--restart", "sometimes", "x"], "--restart"),
+            (vec!["--restart-limit", "5", "x"], "N/WINDOW"),
+            (vec!["--restart-limit", "0/1s", "x"], "from 1"),
+            (vec!["--restart-limit", "5/0", "x"], "longer than 0"),
+            (
+                vec!["--restart-delay", "5s", "--restart-max-delay", "1s", "x"],
+                "shorter",
+            ),
+            (
+                vec!["--on-unhealthy", "restart", "x"],
+                "needs --health-check",
+            ),
+            (
+                vec![
+                    "--on-unhealthy",
+                    "panic",
+                    "--health-check",
+                    "exec:/bin/true",
+                    "x",
+                ],
+                "--on-unhealthy",
+            ),
+        ] {
+            assert!(err(&args).contains(needle), "{args:?}: {}", err(&args));
         }
     }
 

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::checks::{Checker, Health};
-use crate::cli::RunConfig;
+use crate::cli::{OnUnhealthy, RestartPolicy, RunConfig};
 use crate::health::metrics;
 use crate::health::server::{self, Server, State};
 use crate::health::target::Target;
@@ -223,7 +223,26 @@ struct Supervisor<'a> {
     server: Option<Server>,
     checker: Option<Checker>,
     check_timeouts: u64,
-    main_code: Option<i32>,
+    /// The program's process is alive.
+    running: bool,
+    /// Exit status of the last run of the program (128+N for signal N).
+    last_code: Option<i32>,
+    /// PATH candidates and argv of the program, kept for restarts.
+    program: (Vec<CString>, Vec<CString>),
+    foreground: bool,
+    /// SIGTERM/SIGINT received: no restart, graceful stop, exit.
+    shutdown: bool,
+    /// pidguard has decided to end once nothing is left (program done, gave up, or shutdown).
+    exiting: bool,
+    /// A stop PID 1 started itself because the program turned unhealthy.
+    pending: Option<OnUnhealthy>,
+    /// When the program is to be started again (after its leftovers are gone).
+    restart_at: Option<Instant>,
+    restarts: u64,
+    recent_restarts: std::collections::VecDeque<Instant>,
+    /// Quick exits in a row, for the exponential backoff.
+    backoff: u32,
+    unhealthy_exit: bool,
     children_left: bool,
     deadline: Option<Instant>,
     /// SIGTERM was sent to what the program left behind.
@@ -347,6 +366,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         reignore,
         filters: filters.program,
     };
+    let (plan_paths, plan_argv) = (paths.clone(), argv.clone());
     let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
 
@@ -405,7 +425,18 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         server: Some(Server::new(listeners, cfg.health.metrics)),
         checker,
         check_timeouts: 0,
-        main_code: None,
+        running: true,
+        last_code: None,
+        program: (plan_paths, plan_argv),
+        foreground: plan.foreground,
+        shutdown: false,
+        exiting: false,
+        pending: None,
+        restart_at: None,
+        restarts: 0,
+        recent_restarts: std::collections::VecDeque::new(),
+        backoff: 0,
+        unhealthy_exit: false,
         children_left: true,
         deadline: None,
         swept: false,
@@ -421,12 +452,12 @@ impl Supervisor<'_> {
     fn supervise(&mut self) -> i32 {
         let mut fds: Vec<libc::pollfd> = Vec::new();
         loop {
-            if let Some(code) = self.main_code
-                && !self.children_left
-            {
-                let code = self.cfg.remapped(code);
-                info!("exiting with {code}");
-                return code;
+            if !self.running && !self.children_left {
+                match self.restart_at {
+                    None => return self.exit_code(),
+                    Some(at) if Instant::now() >= at => self.restart_program(),
+                    Some(_) => {}
+                }
             }
             let timeout = self.poll_timeout();
             fds.clear();
@@ -481,9 +512,10 @@ impl Supervisor<'_> {
         let start_period_end = self.started + self.cfg.health.start_period;
         let wakeups = [
             self.deadline,
+            self.restart_at,
             self.checker
                 .as_ref()
-                .filter(|_| self.deadline.is_none())
+                .filter(|_| self.checks_wanted())
                 .map(Checker::next_wakeup),
             (start_period_end > now).then_some(start_period_end),
             self.server.as_ref().and_then(Server::next_deadline),
@@ -501,8 +533,10 @@ impl Supervisor<'_> {
     /// /healthz: PID 1 is supervising (not stopping). /readyz: the program runs, is past its start
     /// period or has passed a check, and its app check (if any) passes.
     fn endpoint_state(&self, now: Instant) -> State {
-        let live = self.deadline.is_none() && self.main_code.is_none();
+        let live = !self.exiting && !self.shutdown;
         let ready = live
+            && self.running
+            && self.pending.is_none()
             && match &self.checker {
                 Some(c) => c.health() == Health::Healthy,
                 None => now >= self.started + self.cfg.health.start_period,
@@ -516,10 +550,10 @@ impl Supervisor<'_> {
             .as_ref()
             .map_or((0, 0), |c| (c.passed, c.failed));
         metrics::Snapshot {
-            child_up: self.main_code.is_none(),
-            restarts: 0,
+            child_up: self.running,
+            restarts: self.restarts,
             start_time: Some(self.started_unix),
-            last_exit_code: self.main_code,
+            last_exit_code: self.last_code,
             zombies_reaped: self.stats.zombies_reaped,
             signals_forwarded: (1..=64)
                 .filter(|&s| self.stats.forwarded[s] > 0)
@@ -536,6 +570,7 @@ impl Supervisor<'_> {
     /// Starts an app check when one is due, and kills one that ran past its timeout.
     fn run_checks(&mut self) {
         let now = Instant::now();
+        let wanted = self.checks_wanted();
         let Some(checker) = self.checker.as_mut() else {
             return;
         };
@@ -551,7 +586,7 @@ impl Supervisor<'_> {
             self.record_check(false);
             return;
         }
-        if self.deadline.is_some() || self.main_code.is_some() || !checker.due(now) {
+        if !wanted || !checker.due(now) {
             return;
         }
         let Some(target) = &self.cfg.health.check else {
@@ -620,10 +655,13 @@ impl Supervisor<'_> {
         match c.health() {
             h if h == before => {}
             Health::Healthy => info!("program is healthy"),
-            Health::Unhealthy => warn!(
-                "program is unhealthy: {} app checks failed in a row",
-                self.cfg.health.retries
-            ),
+            Health::Unhealthy => {
+                warn!(
+                    "program is unhealthy: {} app checks failed in a row",
+                    self.cfg.health.retries
+                );
+                self.act_on_unhealthy();
+            }
             Health::Starting => {}
         }
     }
@@ -635,6 +673,16 @@ impl Supervisor<'_> {
             return;
         }
         debug!("received {} from pid {sender}", signals::name(sig));
+        if matches!(sig, libc::SIGTERM | libc::SIGINT) && !self.shutdown {
+            self.shutdown = true;
+            self.exiting = true;
+            if self.restart_at.take().is_some() {
+                info!(
+                    "{} received while waiting to restart: exiting",
+                    signals::name(sig)
+                );
+            }
+        }
         if matches!(sig, libc::SIGTERM | libc::SIGINT) && self.deadline.is_none() {
             info!(
                 "{} received: stopping, grace period {}",
@@ -650,9 +698,9 @@ impl Supervisor<'_> {
             debug!("{} dropped by --rewrite", signals::name(sig));
             return;
         };
-        if self.main_code.is_some() {
+        if !self.running {
             debug!(
-                "{} not forwarded: the program has exited",
+                "{} not forwarded: the program is not running",
                 signals::name(sig)
             );
             return;
@@ -714,14 +762,176 @@ impl Supervisor<'_> {
     }
 
     fn on_main_exit(&mut self, code: i32) {
-        self.main_code = Some(code);
+        self.running = false;
+        self.last_code = Some(code);
         info!("program (pid {}) exited with {code}", self.main);
+        if self.shutdown {
+            return;
+        }
+        let reason = match self.pending.take() {
+            Some(OnUnhealthy::Exit) => {
+                self.exiting = true;
+                self.unhealthy_exit = true;
+                info!("exiting because the program was unhealthy (--on-unhealthy exit)");
+                return;
+            }
+            Some(_) => "it was unhealthy",
+            None => match self.cfg.restart.policy {
+                RestartPolicy::Always => "--restart always",
+                RestartPolicy::OnFailure if code != 0 => "--restart on-failure",
+                _ => {
+                    self.exiting = true;
+                    return;
+                }
+            },
+        };
+        self.schedule_restart(code, reason);
+    }
+
+    /// Schedules the next start with exponential backoff, or gives up past the crash-loop bound.
+    fn schedule_restart(&mut self, code: i32, reason: &str) {
+        let r = &self.cfg.restart;
+        let now = Instant::now();
+        while self
+            .recent_restarts
+            .front()
+            .is_some_and(|&t| now.duration_since(t) >= r.window)
+        {
+            self.recent_restarts.pop_front();
+        }
+        if self.recent_restarts.len() >= r.limit as usize {
+            self.exiting = true;
+            error!(
+                "giving up: the program was restarted {} times within {} (--restart-limit); exiting with {code}",
+                self.recent_restarts.len(),
+                crate::duration::format(r.window),
+            );
+            return;
+        }
+        if now.duration_since(self.started) >= r.stable {
+            self.backoff = 0;
+        }
+        let delay = r
+            .delay
+            .saturating_mul(1u32.checked_shl(self.backoff).unwrap_or(u32::MAX))
+            .min(r.max_delay);
+        self.backoff = self.backoff.saturating_add(1).min(31);
+        self.recent_restarts.push_back(now);
+        self.restart_at = Some(now + delay);
+        info!(
+            "restarting in {} ({reason}; exit status {code}; restart {} of at most {} within {})",
+            crate::duration::format(delay),
+            self.recent_restarts.len(),
+            r.limit,
+            crate::duration::format(r.window)
+        );
+    }
+
+    /// Starts the program again: a fresh process group with the same identity and hardening (PID 1
+    /// holds exactly the program's privileges, and the child installs the same seccomp filter).
+    fn restart_program(&mut self) {
+        self.restart_at = None;
+        let mut plan = self
+            .template
+            .plan(self.program.0.clone(), self.program.1.clone());
+        plan.foreground = self.foreground;
+        let now = Instant::now();
+        match spawn_checked(&mut plan) {
+            Ok(pid) => {
+                self.main = pid;
+                self.running = true;
+                self.restarts += 1;
+                self.started = now;
+                self.started_unix = unix_now();
+                self.deadline = None;
+                self.swept = false;
+                self.killed = false;
+                self.children_left = true;
+                let h = &self.cfg.health;
+                if self.checker.is_some() {
+                    self.checker = Some(Checker::new(
+                        now,
+                        h.interval,
+                        h.timeout,
+                        h.retries,
+                        h.start_period,
+                    ));
+                }
+                info!("restarted {:?} as pid {pid}", self.cfg.argv[0]);
+            }
+            Err(e) => {
+                let (code, why) = match e {
+                    SpawnError::Os(e) => (EXIT_SETUP, e.to_string()),
+                    SpawnError::Step(step, errno) => (
+                        match (step, errno) {
+                            (sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
+                            (sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
+                            _ => EXIT_SETUP,
+                        },
+                        format!(
+                            "cannot {}: {}",
+                            step.describe(),
+                            std::io::Error::from_raw_os_error(errno)
+                        ),
+                    ),
+                };
+                error!("restart of {:?} failed: {why}", self.cfg.argv[0]);
+                self.last_code = Some(code);
+                self.started = now;
+                self.schedule_restart(code, "the restart failed");
+            }
+        }
+    }
+
+    /// pidguard's exit code: the program's last status after --remap-exit; never 0 after
+    /// --on-unhealthy exit.
+    fn exit_code(&self) -> i32 {
+        let code = self.cfg.remapped(self.last_code.unwrap_or(0));
+        let code = if self.unhealthy_exit && code == 0 {
+            1
+        } else {
+            code
+        };
+        info!("exiting with {code}");
+        code
+    }
+
+    /// --on-unhealthy restart|exit: stop the program as `docker stop` would (its SIGTERM, then
+    /// SIGKILL of everything left at the end of the grace period); `on_main_exit` does the rest.
+    fn act_on_unhealthy(&mut self) {
+        let action = self.cfg.restart.on_unhealthy;
+        if action == OnUnhealthy::Ignore || !self.checks_wanted() {
+            return;
+        }
+        self.pending = Some(action);
+        self.deadline = Some(Instant::now() + self.cfg.grace);
+        warn!(
+            "stopping the program to {} (--on-unhealthy), SIGKILL in {}",
+            if action == OnUnhealthy::Restart {
+                "restart it"
+            } else {
+                "exit"
+            },
+            crate::duration::format(self.cfg.grace)
+        );
+        if let Some(sig) = self.cfg.rewritten(libc::SIGTERM) {
+            let target = if self.cfg.kill_process_group {
+                -self.main
+            } else {
+                self.main
+            };
+            let _ = sys::kill(target, sig);
+        }
+    }
+
+    fn checks_wanted(&self) -> bool {
+        self.running && !self.exiting && !self.shutdown && self.pending.is_none()
     }
 
     /// After the program is gone, whatever it left running gets SIGTERM once, and SIGKILL at the
     /// deadline. Called after `reap` drained every zombie, so `children_left` means live processes.
     fn sweep_leftovers(&mut self) {
-        if self.main_code.is_none() || !self.children_left || self.swept || self.killed {
+        if self.running || !self.children_left || self.swept || self.killed {
             return;
         }
         self.swept = true;
@@ -753,7 +963,7 @@ impl Supervisor<'_> {
             return;
         }
         let Some(d) = self.deadline else { return };
-        if Instant::now() < d || !self.children_left && self.main_code.is_some() {
+        if Instant::now() < d || !self.children_left && !self.running {
             return;
         }
         warn!(
@@ -761,7 +971,7 @@ impl Supervisor<'_> {
             crate::duration::format(self.cfg.grace)
         );
         self.killed = true;
-        if self.main_code.is_none() {
+        if self.running {
             let _ = sys::kill(self.main, libc::SIGKILL);
         }
         self.signal_all(libc::SIGKILL);

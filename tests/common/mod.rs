@@ -213,3 +213,20 @@ impl Drop for Pid1 {
 pub fn run(args: &[&str]) -> Output {
     Pid1::start(args).wait()
 }
+
+/// Processes in the PID namespace of the host pid `pid1` whose command line is exactly `argv`.
+pub fn count_in_namespace(pid1: i32, argv: &[&str]) -> usize {
+    let ns = std::fs::read_link(format!("/proc/{pid1}/ns/pid")).unwrap();
+    let want: String = argv.iter().map(|a| format!("{a}\0")).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                == Some(&ns)
+        })
+        .filter(|p| read(Path::new(&format!("/proc/{p}/cmdline"))) == want)
+        .count()
+}
