@@ -148,13 +148,14 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
         if !missing.is_empty() {
             return Err(fail(format!(
                 "cannot switch to user {} (uid {} gid {}): pidguard lacks {} (the container was \
-                 started without it, e.g. --cap-drop ALL or as a non-root user); run the container \
+                 started without {}, e.g. --cap-drop ALL or as a non-root user); run the container \
                  as that user instead (docker run --user {}, or USER in the Dockerfile) or keep \
                  CAP_SETUID, CAP_SETGID and CAP_SETPCAP",
                 identity.name,
                 identity.uid,
                 identity.gid,
                 missing.join(" and "),
+                if missing.len() > 1 { "them" } else { "it" },
                 identity.uid
             )));
         }
