@@ -213,6 +213,7 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
                 switch,
             }),
             keep_caps: keep,
+            bounding,
             last_cap: last_cap(),
             have_setpcap,
             no_new_privs: !cfg.allow_new_privs,

@@ -168,7 +168,12 @@ fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
             program.skipped.len()
         );
     }
-    let pid1 = seccomp::compile_for(&profile, &target, PID1_SYSCALLS).map_err(bad)?;
+    // Docker's default already allows every syscall PID 1 needs (a unit test holds it to that), so
+    // the built-in profile is compiled once and both get the same filter.
+    let pid1 = match cfg.seccomp {
+        Seccomp::Default => program.clone(),
+        _ => seccomp::compile_for(&profile, &target, PID1_SYSCALLS).map_err(bad)?,
+    };
     let libc_filters =
         |f: Vec<seccompiler::BpfProgram>| f.iter().map(|p| seccomp::to_libc(p)).collect();
     Ok(Filters {
@@ -266,11 +271,10 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let os =
         |step: &str, e: std::io::Error| SetupError::new(EXIT_SETUP, format!("cannot {step}: {e}"));
 
-    let ignored = sys::ignored_signals();
     let sigmask = sys::block_all_signals().map_err(|e| os("block signals", e))?;
     let sfd = sys::signalfd_all().map_err(|e| os("create a signalfd", e))?;
     let mut reignore = Vec::new();
-    if ignored.contains(&libc::SIGCHLD) {
+    if sys::is_ignored(libc::SIGCHLD) {
         // An ignored SIGCHLD makes the kernel reap children silently: we would never see the
         // program's exit status. The program gets the ignored disposition back.
         sys::set_disposition(libc::SIGCHLD, false).map_err(|e| os("reset SIGCHLD", e))?;
@@ -311,7 +315,12 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     }
     // `pidguard probe` runs the http:// and tcp:// app checks in a child process, so that no network
     // call ever blocks this loop. Resolved now: /proc may be unreadable for us after the drop.
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let exe = match &cfg.health.check {
+        Some(Target::Http { .. } | Target::Tcp { .. }) => {
+            std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
+        }
+        _ => PathBuf::new(),
+    };
 
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
@@ -409,6 +418,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     }
 
     let now = Instant::now();
+    sys::trim_heap();
     let checker = cfg.health.check.as_ref().map(|_| {
         let h = &cfg.health;
         Checker::new(now, h.interval, h.timeout, h.retries, h.start_period)
@@ -1034,6 +1044,27 @@ pub fn parse_ppid(stat: &[u8]) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_profile_allows_what_pid1_needs() {
+        let profile = seccomp::default_profile();
+        let allowed: Vec<&str> = profile
+            .syscalls
+            .iter()
+            .filter(|r| r.action == seccomp::Action::Allow)
+            .flat_map(|r| r.names.iter().map(String::as_str))
+            .collect();
+        // fork and vfork exist only on some architectures; glibc's fork() uses clone.
+        for name in PID1_SYSCALLS
+            .iter()
+            .filter(|n| !matches!(**n, "fork" | "vfork"))
+        {
+            assert!(
+                allowed.contains(name),
+                "{name} is not allowed by Docker's default profile"
+            );
+        }
+    }
 
     #[test]
     fn ppid_from_stat_with_odd_names() {

@@ -46,7 +46,7 @@ macro_rules! error { ($($t:tt)*) => { $crate::log::write($crate::cli::Level::Err
 #[macro_export]
 macro_rules! warn { ($($t:tt)*) => { $crate::log::write($crate::cli::Level::Warn, &format!($($t)*)) } }
 #[macro_export]
-macro_rules! info { ($($t:tt)*) => { $crate::log::write($crate::cli::Level::Info, &format!($($t)*)) } }
+macro_rules! info { ($($t:tt)*) => { if $crate::log::enabled($crate::cli::Level::Info) { $crate::log::write($crate::cli::Level::Info, &format!($($t)*)) } } }
 #[macro_export]
 macro_rules! debug { ($($t:tt)*) => { if $crate::log::enabled($crate::cli::Level::Debug) { $crate::log::write($crate::cli::Level::Debug, &format!($($t)*)) } } }
 #[macro_export]

@@ -85,18 +85,23 @@ pub fn read_signal(fd: &OwnedFd) -> io::Result<Option<(i32, i32, i32)>> {
     }
 }
 
-/// Signals whose disposition is SIG_IGN now, i.e. inherited ignored (pidguard installs no handlers).
-pub fn ignored_signals() -> Vec<i32> {
-    (1..=64)
-        .filter(|&sig| {
-            // SAFETY: a null new action only queries; `old` is plain data written by the kernel.
-            unsafe {
-                let mut old: libc::sigaction = std::mem::zeroed();
-                libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                    && old.sa_sigaction == libc::SIG_IGN
-            }
-        })
-        .collect()
+/// Whether a signal's disposition is SIG_IGN now, i.e. inherited ignored (pidguard installs no
+/// handlers).
+pub fn is_ignored(sig: i32) -> bool {
+    // SAFETY: a null new action only queries; `old` is plain data written by the kernel.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// Gives the heap memory that start-up used (passwd parsing, seccomp compilation) back to the
+/// kernel, so that an idle PID 1 keeps only what its loop needs.
+pub fn trim_heap() {
+    // SAFETY: malloc_trim only walks glibc's own heap bookkeeping; no pointer of ours is involved.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Sets a signal's disposition to SIG_DFL or SIG_IGN.
@@ -167,6 +172,8 @@ pub struct Privileges {
     pub keep_caps: u64,
     /// Highest capability number the kernel knows (from /proc/sys/kernel/cap_last_cap).
     pub last_cap: u32,
+    /// The bounding set before the drop: capabilities already missing need no PR_CAPBSET_DROP.
+    pub bounding: u64,
     /// Whether we hold CAP_SETPCAP, needed to shrink the bounding set and to set securebits. Without it
     /// (pidguard started unprivileged) both are already out of reach for the program because of
     /// no_new_privs and an empty permitted set.
@@ -439,6 +446,7 @@ pub fn drop_privileges(p: &Privileges, groups: &[libc::gid_t]) -> Result<(), (St
             }
             for cap in 0..=p.last_cap.min(63) {
                 if keep & (1 << cap) == 0
+                    && p.bounding & (1 << cap) != 0
                     && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) == -1
                 {
                     return fail(Step::Bounding);
