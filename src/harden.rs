@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use caps::{CapSet, Capability};
+use caps::Capability;
 
 use crate::cli::RunConfig;
 use crate::init::{EXIT_SETUP, SetupError};
@@ -44,10 +44,8 @@ fn cap_name(cap: Capability) -> String {
     cap.to_string()
 }
 
-fn read_caps(set: CapSet) -> Result<u64, SetupError> {
-    let caps = caps::read(None, set)
-        .map_err(|e| fail(format!("cannot read the {set:?} capability set: {e}")))?;
-    Ok(caps.iter().fold(0, |m, c| m | c.bitmask()))
+fn read_caps(last_cap: u32) -> Result<sys::CapState, SetupError> {
+    sys::capabilities(last_cap).map_err(|e| fail(format!("cannot read the capability sets: {e}")))
 }
 
 fn last_cap() -> u32 {
@@ -108,9 +106,13 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
         ));
     }
 
-    let effective = read_caps(CapSet::Effective)?;
-    let permitted = read_caps(CapSet::Permitted)?;
-    let bounding = read_caps(CapSet::Bounding)?;
+    let last_cap = last_cap();
+    let sys::CapState {
+        effective,
+        permitted,
+        bounding,
+        ..
+    } = read_caps(last_cap)?;
     let has = |set: u64, cap: Capability| set & cap.bitmask() != 0;
 
     let same_ids = [res_uid.real, res_uid.effective, res_uid.saved]
@@ -214,7 +216,7 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
             }),
             keep_caps: keep,
             bounding,
-            last_cap: last_cap(),
+            last_cap,
             have_setpcap,
             no_new_privs: !cfg.allow_new_privs,
         },
@@ -300,17 +302,18 @@ pub fn verify(plan: &Plan) -> Result<(), SetupError> {
             return Err(mismatch("the supplementary group list"));
         }
     }
-    for set in [
-        CapSet::Effective,
-        CapSet::Permitted,
-        CapSet::Inheritable,
-        CapSet::Ambient,
+    let now = read_caps(p.last_cap)?;
+    for (set, mask) in [
+        ("effective", now.effective),
+        ("permitted", now.permitted),
+        ("inheritable", now.inheritable),
+        ("ambient", now.ambient),
     ] {
-        if read_caps(set)? != p.keep_caps {
-            return Err(mismatch(&format!("the {set:?} capability set")));
+        if mask != p.keep_caps {
+            return Err(mismatch(&format!("the {set} capability set")));
         }
     }
-    if p.have_setpcap && read_caps(CapSet::Bounding)? != p.keep_caps {
+    if p.have_setpcap && now.bounding != p.keep_caps {
         return Err(mismatch("the capability bounding set"));
     }
     let nnp = sys::prctl(libc::PR_GET_NO_NEW_PRIVS, 0).map_err(|_| mismatch("no_new_privs"))?;

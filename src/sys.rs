@@ -364,6 +364,69 @@ struct CapData {
     inheritable: u32,
 }
 
+/// The capability sets of the calling thread, as bit masks (bit n = capability n).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapState {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub bounding: u64,
+    pub ambient: u64,
+}
+
+/// Reads every capability set: one capget for three of them, one prctl per known capability for
+/// the bounding and ambient sets (there is no bulk read for those).
+pub fn capabilities(last_cap: u32) -> io::Result<CapState> {
+    let hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: header and two data words as capget(2) expects for version 3, alive for the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &hdr as *const CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |lo: u32, hi: u32| lo as u64 | (hi as u64) << 32;
+    let mut state = CapState {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+        bounding: 0,
+        ambient: 0,
+    };
+    for cap in 0..=last_cap.min(63) {
+        let c = cap as libc::c_ulong;
+        if prctl(libc::PR_CAPBSET_READ, c)? == 1 {
+            state.bounding |= 1 << cap;
+        }
+        // SAFETY: integer arguments only.
+        let amb = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
+                c,
+                0 as libc::c_ulong,
+                0 as libc::c_ulong,
+            )
+        };
+        if amb == 1 {
+            state.ambient |= 1 << cap;
+        }
+    }
+    Ok(state)
+}
+
 /// Sets effective, permitted and inheritable of the calling thread. Async-signal-safe (one syscall).
 fn capset(effective: u64, permitted: u64, inheritable: u64) -> c_int {
     let hdr = CapHeader {
