@@ -168,17 +168,25 @@ fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
             program.skipped.len()
         );
     }
-    // Docker's default already allows every syscall PID 1 needs (a unit test holds it to that), so
-    // the built-in profile is compiled once and both get the same filter.
-    let pid1 = match cfg.seccomp {
-        Seccomp::Default => program.clone(),
-        _ => seccomp::compile_for(&profile, &target, PID1_SYSCALLS).map_err(bad)?,
-    };
     let libc_filters =
-        |f: Vec<seccompiler::BpfProgram>| f.iter().map(|p| seccomp::to_libc(p)).collect();
-    Ok(Filters {
-        program: libc_filters(program.filters),
-        pid1: libc_filters(pid1.filters),
+        |f: &[seccompiler::BpfProgram]| f.iter().map(|p| seccomp::to_libc(p)).collect();
+    // PID 1 installs its filter before it forks, so every child inherits it. Docker's default already
+    // allows every syscall PID 1 needs (a unit test holds it to that): with the built-in profile PID 1's
+    // filter *is* the program's, compiled and installed once. A custom profile gets PID1_SYSCALLS on
+    // top for PID 1, and each child installs the exact profile after it, which decides every errno.
+    Ok(match cfg.seccomp {
+        Seccomp::Default => Filters {
+            pid1: libc_filters(&program.filters),
+            program: Vec::new(),
+        },
+        _ => Filters {
+            pid1: libc_filters(
+                &seccomp::compile_for(&profile, &target, PID1_SYSCALLS)
+                    .map_err(bad)?
+                    .filters,
+            ),
+            program: libc_filters(&program.filters),
+        },
     })
 }
 
@@ -325,6 +333,17 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
     harden::apply(&hardening)?;
+    // Last step of PID 1's own hardening (it needs no_new_privs, set just above): from here on every
+    // syscall of PID 1 and of every child it forks passes the filter.
+    sys::install_filters(&filters.pid1).map_err(|errno| {
+        SetupError::new(
+            EXIT_SETUP,
+            format!(
+                "cannot install PID 1's seccomp filter: {}",
+                std::io::Error::from_raw_os_error(errno)
+            ),
+        )
+    })?;
     // After the drop: a change of credentials clears the parent-death signal (prctl(2)), including
     // one our parent set for us (unshare --kill-child, a supervisor's PR_SET_PDEATHSIG): put back
     // what we inherited unless -p asks for another.
@@ -401,21 +420,6 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         }
     };
     info!("started {:?} as pid {main}", program);
-    // PID 1's own filter comes after the program started, so the program carries exactly its profile.
-    // Children started later (app checks, restarts) carry both; the program's, installed last, decides
-    // every errno, and PID 1's is no narrower, so their semantics are the profile's too.
-    if !filters.pid1.is_empty() {
-        sys::install_filters(&filters.pid1).map_err(|errno| {
-            let _ = sys::kill(main, libc::SIGKILL);
-            SetupError::new(
-                EXIT_SETUP,
-                format!(
-                    "cannot install PID 1's seccomp filter: {}",
-                    std::io::Error::from_raw_os_error(errno)
-                ),
-            )
-        })?;
-    }
 
     let now = Instant::now();
     sys::trim_heap();
