@@ -408,6 +408,8 @@ pub enum Command {
     Probe(Vec<OsString>),
     /// `pidguard seccomp ...`
     Seccomp(Vec<OsString>),
+    /// `pidguard audit ...`
+    Audit(Vec<OsString>),
     Help,
     Version,
     License,
@@ -475,6 +477,7 @@ where
     match rest.first().and_then(|a| a.to_str()) {
         Some("probe") => return Ok(Command::Probe(rest[1..].to_vec())),
         Some("seccomp") => return Ok(Command::Seccomp(rest[1..].to_vec())),
+        Some("audit") => return Ok(Command::Audit(rest[1..].to_vec())),
         _ => {}
     }
 
@@ -862,7 +865,7 @@ pub fn help() -> String {
          Usage: pidguard [OPTIONS] [--] PROGRAM [ARGS...]\n\
          \x20      pidguard probe [OPTIONS] [TARGET]\n\
          \x20      pidguard seccomp export [default] [--oci]\n\
-\n\
+         \x20      pidguard audit [--json] [--strict]\n\n\
          Runs PROGRAM as its child, reaps every zombie, forwards signals and stops gracefully.\n\
          Option parsing stops at the first non-option. Every long option can also be set with an\n\
          environment variable PIDGUARD_<OPTION> (e.g. PIDGUARD_GRACE=5s; repeatable ones take a\n\

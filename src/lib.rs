@@ -4,6 +4,7 @@
 //! signal names, the passwd/group parser, rlimit and capability specs, seccomp profiles, the health
 //! endpoint's HTTP parser. `main.rs` only parses, dispatches and maps errors to exit codes.
 
+pub mod audit;
 pub mod checks;
 pub mod cli;
 pub mod duration;

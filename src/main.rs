@@ -46,6 +46,7 @@ fn run() -> c_int {
         }
         Command::Probe(args) => pidguard::health::probe::main(args),
         Command::Seccomp(args) => pidguard::seccomp::cmd::main(args),
+        Command::Audit(args) => pidguard::audit::main(args),
     }
 }
 
