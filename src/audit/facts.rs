@@ -22,7 +22,6 @@ use std::collections::HashSet;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use super::parse::{self, CgroupLine, IdRange, Limit, Mount, Rlimit, Status};
 
@@ -337,23 +336,10 @@ fn cgroup_reading(
     }
 }
 
-/// How long the audit waits for a pidguard PID 1 to install its own seccomp filter.
-pub const PID1_FILTER_WAIT: Duration = Duration::from_millis(250);
-
-/// Everything, from the live system.
+/// Everything, from the live system. (pidguard installs PID 1's filter before it forks, so what
+/// /proc/1/status says is final by the time any program, this audit included, runs.)
 pub fn gather() -> Facts {
     let mut f = gather_files(&read_bounded, std::process::id());
-    // pidguard installs PID 1's own filter just after it started the program: an audit that is
-    // that program can read /proc/1/status before. Wait for it, briefly; a PID 1 that runs with
-    // --seccomp unconfined costs this wait once.
-    let start = Instant::now();
-    while f.pid1.comm.as_deref() == Some("pidguard")
-        && matches!(&f.pid1.status, Ok(s) if s.seccomp == Some(0))
-        && start.elapsed() < PID1_FILTER_WAIT
-    {
-        std::thread::sleep(Duration::from_millis(10));
-        f.pid1.status = parsed(&read_bounded, "/proc/1/status", parse::status);
-    }
     let mounts = f.mounts.clone().unwrap_or_default();
     f.writable = writable(&mounts);
     f.devices = devices(Path::new("/dev"));
