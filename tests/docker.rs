@@ -2,43 +2,39 @@
 //! `kill`, `exec`, `logs` and `inspect`, and what the program reads from /proc inside the container.
 //!
 //! The other suites run pidguard as PID 1 under `unshare`; this one checks that the same promises hold
-//! when the runtime is Docker, which brings its own capability sets, user switching, terminals and
-//! `docker stop` timeout. Nothing can be pulled and no network may be created, so every image is built
-//! `FROM scratch` out of local files (tests/docker/: Dockerfiles and the image's /etc) plus the static
-//! binaries of this build (pidguard, the fixtures, /bin/busybox), and every container runs with
-//! `--network none`. tests/setup-docker.sh starts an engine that has no bridge.
+//! when the runtime is Docker, which brings its own capability sets, user switching, terminals,
+//! seccomp filter, HEALTHCHECK and `docker stop` timeout. Nothing can be pulled and no network may be
+//! created, so every image is built `FROM scratch` out of local files (tests/docker/: Dockerfiles and
+//! the image's /etc) plus the static binaries of this build (pidguard, the fixtures, /bin/busybox),
+//! and every container runs with `--network none`. tests/setup-docker.sh starts an engine that has no
+//! bridge.
 //!
 //! Without an engine (or without the static build) the suite fails under CI (CI=true) and skips
 //! loudly otherwise. Every container and image carries the run's prefix (`pidguard-docker-<pid>-`) and
 //! is removed by a Drop guard, also when a test fails; leftovers of a run that was killed are swept at
-//! the next start. Every wait is bounded and no test asserts how long something took: where the
-//! question is "who did it", the evidence is a log line or an exit status, never the clock.
+//! the next start (tests/docker/engine.rs, shared with tests/examples.rs). Every wait is bounded and
+//! no test asserts how long something took: where the question is "who did it", the evidence is a
+//! log line or an exit status, never the clock.
 //!
 //! Adding a scenario: `let Some(image) = base_image() else { return };`, then `Container::run` (to the
-//! end) or `Container::start` (detached) and the helpers below. A variant image is one more
+//! end) or `Container::start` (detached) and the helpers in engine.rs. A variant image is one more
 //! `tests/docker/NAME.Dockerfile` that starts with `ARG BASE` / `FROM ${BASE}`, built with
-//! `Image::derived`; the health scenarios will add their HEALTHCHECK that way and read
-//! `{{.State.Health.Status}}` with `Container::inspect`.
+//! `Image::derived`, as the health scenarios do for their HEALTHCHECK.
 
 mod common;
+#[path = "docker/engine.rs"]
+mod engine;
 
 use common::USER;
+use engine::{
+    Container, Image, Stat, Suite, Tagged, TempDir, assert_fields, assert_seccomp, docker_ok,
+    docker_quiet, eventually, parse_stat, processes, status_map, tests_dir,
+};
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::Mutex;
 
-/// Longest any one command may take (a `docker stop -t 30` included) before the test fails.
-const COMMAND_LIMIT: Duration = Duration::from_secs(120);
-/// Longest a condition polled with [`eventually`] may take to hold.
-const WAIT_LIMIT: Duration = Duration::from_secs(60);
-/// Between two polls: each poll is a docker command, so a pause keeps dockerd's load low.
-const POLL: Duration = Duration::from_millis(100);
-/// Prefix of every container and image name the suite makes; the test process id follows.
-const PREFIX: &str = "pidguard-docker-";
 /// Fixtures (examples/) copied into the image's /bin.
 const FIXTURES: &[&str] = &[
     "orphans",
@@ -49,319 +45,24 @@ const FIXTURES: &[&str] = &[
     "ids",
 ];
 /// busybox applets the scripts call by name; /bin/NAME is a symlink to /bin/busybox.
-const APPLETS: &[&str] = &["sh", "cat", "id", "sleep", "mkfifo", "grep", "ls", "touch"];
+const APPLETS: &[&str] = &[
+    "sh", "cat", "id", "sleep", "mkfifo", "grep", "ls", "touch", "rm", "echo",
+];
 
-fn tests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Commands, bounded.
-
-#[derive(Debug)]
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd` to the end, or kills it after `limit` and returns `None`.
-fn run_within(mut cmd: Command, limit: Duration) -> Option<Out> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    // Readers on their own threads: a chatty command must not block on a full pipe while we wait.
-    fn drain(r: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            if let Some(mut r) = r {
-                let _ = r.read_to_string(&mut s);
-            }
-            s
-        })
-    }
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let stdout = out.join().unwrap_or_default();
-    let stderr = err.join().unwrap_or_default();
-    status.map(|s| Out {
-        code: s.code(),
-        stdout,
-        stderr,
-    })
-}
-
-fn docker_cmd(args: &[&str]) -> Command {
-    let mut cmd = Command::new("docker");
-    cmd.args(args);
-    cmd
-}
-
-/// `docker ARGS`; a command that hangs fails the test.
-fn docker(args: &[&str]) -> Out {
-    run_within(docker_cmd(args), COMMAND_LIMIT).unwrap_or_else(|| {
-        panic!(
-            "`docker {}` did not end within {COMMAND_LIMIT:?}",
-            args.join(" ")
-        )
-    })
-}
-
-/// `docker ARGS` that must succeed; returns its stdout.
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert_eq!(
-        out.code,
-        Some(0),
-        "`docker {}` failed: {}{}",
-        args.join(" "),
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
-
-/// `docker ARGS` for cleanup: never panics (it runs in Drop, maybe while a test already panics).
-fn docker_quiet(args: &[&str]) {
-    match run_within(docker_cmd(args), COMMAND_LIMIT) {
-        Some(out) if out.code == Some(0) => {}
-        Some(out) => eprintln!("cleanup `docker {}`: {}", args.join(" "), out.stderr.trim()),
-        None => eprintln!("cleanup `docker {}` hung", args.join(" ")),
-    }
-}
-
-/// Polls until `cond` holds for what `poll` returns, and returns that; fails the test after
-/// [`WAIT_LIMIT`] and shows the last value seen.
-fn eventually<T: std::fmt::Debug>(
-    what: &str,
-    mut poll: impl FnMut() -> T,
-    cond: impl Fn(&T) -> bool,
-) -> T {
-    let start = Instant::now();
-    loop {
-        let seen = poll();
-        if cond(&seen) {
-            return seen;
-        }
-        assert!(
-            start.elapsed() < WAIT_LIMIT,
-            "timed out waiting for {what}; last seen: {seen:?}"
-        );
-        std::thread::sleep(POLL);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The engine, the run's names and leftovers.
-
-struct Suite {
-    /// `pidguard-docker-<pid>`: starts every container name and image tag of this run.
-    prefix: String,
-    next: AtomicUsize,
-}
-
-impl Suite {
-    /// A fresh name for a container, image or build context of this run.
-    fn name(&self, what: &str) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{what}-{n}", self.prefix)
-    }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// The suite, or `None` after a loud message when something it needs is missing outside CI. Under CI
-/// a missing engine or build is a failure of every scenario.
+/// The suite, or `None` when it cannot run here (see [`engine::start`]).
 fn suite() -> Option<&'static Suite> {
-    static SUITE: OnceLock<Option<Suite>> = OnceLock::new();
-    SUITE
-        .get_or_init(|| {
-            if let Some(problem) = missing_prerequisite() {
-                let msg = format!("DOCKER SCENARIOS NOT RUN: {problem}");
-                // A panic here leaves the cell empty: every scenario checks again and fails the same way.
-                assert!(!in_ci(), "{msg} (CI=true: a failure, not a skip)");
-                // Straight to the process's stderr: libtest captures eprintln! of passing tests.
-                let _ = writeln!(std::io::stderr(), "\n*** {msg} ***\n");
-                return None;
-            }
-            sweep_leftovers();
-            Some(Suite {
-                prefix: format!("{PREFIX}{}", std::process::id()),
-                next: AtomicUsize::new(0),
-            })
-        })
-        .as_ref()
+    engine::start(missing_prerequisite)
 }
 
-/// What stops the suite from running here, if anything.
+/// What, besides an engine, stops the suite from running here: static binaries to put in the images.
 fn missing_prerequisite() -> Option<String> {
-    match run_within(
-        docker_cmd(&["info", "--format", "{{.ServerVersion}}"]),
-        Duration::from_secs(30),
-    ) {
-        None => return Some("`docker info` did not answer within 30s".into()),
-        Some(out) if out.code != Some(0) => {
-            return Some(format!(
-                "no Docker engine answers `docker info` (start one with tests/setup-docker.sh): {}",
-                out.stderr.trim()
-            ));
-        }
-        Some(_) => {}
-    }
     let mut binaries = vec![common::pidguard(), PathBuf::from("/bin/busybox")];
     binaries.extend(FIXTURES.iter().map(|f| PathBuf::from(common::example(f))));
-    for bin in binaries {
-        match is_static(&bin) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Some(format!(
-                    "{} is dynamically linked, and FROM scratch images have no libc: run \
-                     RUSTFLAGS=\"-C target-feature=+crt-static\" cargo test --release \
-                     --target x86_64-unknown-linux-gnu (and install busybox-static)",
-                    bin.display()
-                ));
-            }
-            Err(e) => return Some(format!("{}: {e}", bin.display())),
-        }
-    }
-    None
-}
-
-/// Whether the ELF64 executable at `path` runs without a dynamic loader: it has no PT_INTERP program
-/// header (a static-pie has none either).
-fn is_static(path: &Path) -> Result<bool, String> {
-    const PT_INTERP: u32 = 3;
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    let u16_at = |o: usize| {
-        bytes
-            .get(o..o + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |o: usize| {
-        bytes
-            .get(o..o + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
-    };
-    let u64_at = |o: usize| {
-        bytes
-            .get(o..o + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
-    };
-    if bytes.get(..6) != Some(b"\x7fELF\x02\x01") {
-        return Err("not a little-endian ELF64 file".into());
-    }
-    let bad = || "truncated ELF header".to_string();
-    let (phoff, phentsize, phnum) = (
-        u64_at(0x20).ok_or_else(bad)?,
-        u16_at(0x36).ok_or_else(bad)?,
-        u16_at(0x38).ok_or_else(bad)?,
-    );
-    for i in 0..phnum {
-        let at = phoff
-            .checked_add(i * phentsize)
-            .ok_or_else(|| "program header offset overflows".to_string())?;
-        if u32_at(at).ok_or_else(|| "truncated program header".to_string())? == PT_INTERP {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// The run id in a name `pidguard-docker-<pid>-...`.
-fn run_of(name: &str) -> Option<u32> {
-    name.strip_prefix(PREFIX)?.split('-').next()?.parse().ok()
-}
-
-/// Removes the containers, images and build contexts of earlier runs that were killed before their
-/// guards ran: those whose test process is gone (or whose pid this process now has: nothing of ours
-/// exists yet).
-fn sweep_leftovers() {
-    let stale = |name: &str| {
-        run_of(name).is_some_and(|pid| {
-            pid == std::process::id() || !Path::new(&format!("/proc/{pid}")).exists()
-        })
-    };
-    let names = docker_ok(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("name=^{PREFIX}"),
-        "--format",
-        "{{.Names}}",
-    ]);
-    for name in names.lines().filter(|n| stale(n)) {
-        docker_quiet(&["rm", "-f", "-v", name]);
-    }
-    let images = docker_ok(&[
-        "images",
-        "--filter",
-        &format!("reference={PREFIX}*"),
-        "--format",
-        "{{.Repository}}:{{.Tag}}",
-    ]);
-    // Derived images first: an image with children cannot be removed.
-    let mut images: Vec<&str> = images.lines().filter(|n| stale(n)).collect();
-    images.sort_by_key(|n| n.contains("-base-"));
-    for image in images {
-        docker_quiet(&["rmi", "-f", image]);
-    }
-    // Build contexts of a run killed while it built an image.
-    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_str().is_some_and(stale) {
-                let _ = std::fs::remove_dir_all(entry.path());
-            }
-        }
-    }
+    engine::not_static(&binaries)
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Images.
-
-/// A directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn build(tag: &str, dockerfile: &Path, context: &Path, build_args: &[&str]) {
-    let mut args = vec!["build", "--network", "none", "-q", "-t", tag];
-    for a in build_args {
-        args.extend(["--build-arg", a]);
-    }
-    let file = dockerfile.to_str().unwrap();
-    args.extend(["-f", file, context.to_str().unwrap()]);
-    docker_ok(&args);
-}
 
 /// Builds the base image (tests/docker/Dockerfile) from a context assembled from tests/docker/rootfs
 /// and this build's binaries.
@@ -390,7 +91,7 @@ fn build_base(suite: &Suite) -> String {
     for f in FIXTURES {
         copy(Path::new(&common::example(f)), &format!("bin/{f}"));
     }
-    build(&tag, &src.join("Dockerfile"), &ctx.0, &[]);
+    engine::build(&tag, &src.join("Dockerfile"), &ctx.0, &[]);
     tag
 }
 
@@ -437,37 +138,19 @@ impl Drop for BaseImage {
     }
 }
 
-/// An image built `FROM` the base image by tests/docker/NAME.Dockerfile; removed on drop. Keep it
-/// declared after the [`BaseImage`] it derives from, so that it is dropped first.
-struct Image {
-    tag: String,
-}
-
 impl Image {
+    /// An image built `FROM` the base image by tests/docker/NAME.Dockerfile; removed on drop. Keep
+    /// it declared after the [`BaseImage`] it derives from, so that it is dropped first.
     fn derived(base: &BaseImage, name: &str) -> Image {
-        let suite = suite().unwrap();
-        let tag = suite.name(name);
-        let empty = TempDir::new(&suite.name("context"));
+        let empty = TempDir::new(&engine::suite().name("context"));
         let dockerfile = tests_dir().join(format!("docker/{name}.Dockerfile"));
-        let image = Image { tag };
-        build(
-            &image.tag,
+        Image::build(
+            name,
             &dockerfile,
             &empty.0,
-            &[&format!("BASE={}", base.tag)],
-        );
-        image
+            &["--build-arg", &format!("BASE={}", base.tag)],
+        )
     }
-}
-
-impl Drop for Image {
-    fn drop(&mut self) {
-        docker_quiet(&["rmi", "-f", &self.tag]);
-    }
-}
-
-trait Tagged {
-    fn tag(&self) -> &str;
 }
 
 impl Tagged for BaseImage {
@@ -476,130 +159,8 @@ impl Tagged for BaseImage {
     }
 }
 
-impl Tagged for Image {
-    fn tag(&self) -> &str {
-        &self.tag
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Containers.
-
-/// A container of this run; `docker rm -f` on drop. Declare it after its image.
-struct Container {
-    name: String,
-}
-
-impl Container {
-    /// `docker run [-d] --name N --network none OPTS IMAGE ARGS`.
-    fn run_args(image: &dyn Tagged, detach: bool, opts: &[&str], args: &[&str]) -> (Self, Out) {
-        let c = Container {
-            name: suite().unwrap().name("c"),
-        };
-        let mut all = vec!["run", "--name", &c.name, "--network", "none"];
-        if detach {
-            all.push("-d");
-        }
-        all.extend(opts);
-        all.push(image.tag());
-        all.extend(args);
-        let out = docker(&all);
-        (c, out)
-    }
-
-    /// Runs a container to its end, attached: its stdout and stderr are those of the result.
-    fn run(image: &dyn Tagged, opts: &[&str], args: &[&str]) -> (Self, Out) {
-        Self::run_args(image, false, opts, args)
-    }
-
-    /// Starts a detached container.
-    fn start(image: &dyn Tagged, opts: &[&str], args: &[&str]) -> Self {
-        let (c, out) = Self::run_args(image, true, opts, args);
-        assert_eq!(out.code, Some(0), "docker run -d: {}", out.stderr);
-        c
-    }
-
-    fn exec(&self, args: &[&str]) -> Out {
-        let mut all = vec!["exec", self.name.as_str()];
-        all.extend(args);
-        docker(&all)
-    }
-
-    fn logs(&self) -> Out {
-        docker(&["logs", &self.name])
-    }
-
-    /// `docker inspect --format FORMAT`, trimmed.
-    fn inspect(&self, format: &str) -> String {
-        docker_ok(&["inspect", "--format", format, &self.name])
-            .trim()
-            .to_string()
-    }
-
-    /// The exit code Docker recorded; the container must have ended.
-    fn exit_code(&self) -> i32 {
-        let state = self.inspect("{{.State.Status}} {{.State.ExitCode}}");
-        let code = state.strip_prefix("exited ").unwrap_or_else(|| {
-            panic!("container {} has not exited: {state}", self.name);
-        });
-        code.parse().unwrap()
-    }
-
-    /// Waits (bounded) until the container ends and returns its exit code.
-    fn wait(&self) -> i32 {
-        docker_ok(&["wait", &self.name]).trim().parse().unwrap()
-    }
-
-    /// Waits until `docker logs` shows `text` on the container's stdout.
-    fn wait_for_stdout(&self, text: &str) {
-        eventually(
-            &format!("{text:?} in the logs of {}", self.name),
-            || self.logs().stdout,
-            |s| s.contains(text),
-        );
-    }
-
-    /// Waits until the file at `path` inside the container contains `text`; returns the file.
-    fn wait_for_file(&self, path: &str, text: &str) -> String {
-        eventually(
-            &format!("{text:?} in {path} of {}", self.name),
-            || self.exec(&["cat", path]).stdout,
-            |s| s.contains(text),
-        )
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        docker_quiet(&["rm", "-f", "-v", &self.name]);
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Reading /proc inside the container.
-
-/// The `Key: value` lines of a /proc/PID/status, values with single spaces.
-fn status_map(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| {
-            (
-                k.trim().to_string(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect()
-}
-
-fn assert_fields(who: &str, status: &HashMap<String, String>, want: &[(&str, &str)]) {
-    for (k, v) in want {
-        assert_eq!(
-            status.get(*k).map(String::as_str),
-            Some(*v),
-            "{who}: {k} in {status:?}"
-        );
-    }
-}
 
 const NOTHING_HELD: &[(&str, &str)] = &[
     ("Uid", "65532 65532 65532 65532"),
@@ -624,30 +185,6 @@ fn dumped(stdout: &str) -> (HashMap<String, String>, HashMap<String, String>) {
 
 /// A /proc/PID/stat line: pid and the fields after the command name, from `state` on
 /// (`[state, ppid, pgrp, session, tty_nr, tpgid, ...]`).
-#[derive(Debug)]
-struct Stat {
-    pid: i64,
-    state: String,
-    ppid: i64,
-    pgrp: i64,
-    tty_nr: i64,
-    tpgid: i64,
-}
-
-fn parse_stat(line: &str) -> Option<Stat> {
-    let (pid, rest) = line.trim().split_once(" (")?;
-    let fields: Vec<&str> = rest.rsplit_once(") ")?.1.split_whitespace().collect();
-    let num = |i: usize| fields.get(i)?.parse().ok();
-    Some(Stat {
-        pid: pid.parse().ok()?,
-        state: fields.first()?.to_string(),
-        ppid: num(1)?,
-        pgrp: num(2)?,
-        tty_nr: num(4)?,
-        tpgid: num(5)?,
-    })
-}
-
 /// The stat line printed after `TAG ` in `text` (terminal output may carry `\r`).
 fn tagged_stat(text: &str, tag: &str) -> Stat {
     text.lines()
@@ -777,6 +314,129 @@ fn orphans_left_by_docker_exec_are_reaped() {
     assert_eq!(out.stdout.trim(), "zombies=0");
 }
 
+/// A shell command that leaves an orphan behind: a child shell that outlives it, then appends its own
+/// /proc stat line (which names its parent) to `file` and exits. No comma: it fits in `exec:`.
+fn leave_an_orphan(file: &str) -> String {
+    format!("sh -c 'sleep 0.3; cat /proc/$$/stat >> {file}' & exit 0")
+}
+
+#[test]
+fn orphans_left_by_health_checks_are_reaped() {
+    let Some(image) = base_image() else { return };
+    // Both kinds of health check leave an orphan each time they run: pidguard's own app check (a
+    // child of PID 1) and Docker's HEALTHCHECK (a `docker exec`, whose parent is outside the
+    // container). Either orphan is re-parented to PID 1, which must reap it.
+    let app_check = format!("exec:/bin/sh,-c,{}", leave_an_orphan("/tmp/app-orphans"));
+    let docker_check = leave_an_orphan("/tmp/docker-orphans");
+    let c = Container::start(
+        &image,
+        &["--health-cmd", &docker_check, "--health-interval", "1s"],
+        &[
+            "--user",
+            USER,
+            "--health-check",
+            &app_check,
+            "--health-interval",
+            "1s",
+            "--",
+            "/bin/sleep",
+            "1000",
+        ],
+    );
+    for file in ["/tmp/app-orphans", "/tmp/docker-orphans"] {
+        let seen = eventually(
+            &format!("three orphans in {file}"),
+            || c.exec(&["cat", file]).stdout,
+            |s| s.lines().count() >= 3,
+        );
+        for orphan in seen.lines().map(|l| parse_stat(l).expect(l)) {
+            assert_eq!(
+                orphan.ppid, 1,
+                "{file}: re-parented to pidguard: {orphan:?}"
+            );
+        }
+    }
+    // Unreaped, they would pile up as zombies (one more every second); reaped, there are moments
+    // with none at all.
+    eventually(
+        "a moment with no zombie in the container",
+        || processes(&c, &["/bin/sh"]),
+        |all| !all.is_empty() && all.iter().all(|p| p.state != "Z"),
+    );
+    assert_eq!(c.inspect("{{.State.Running}}"), "true");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios: health as Docker sees it.
+
+/// The HEALTHCHECK scenario's web server: busybox httpd on 127.0.0.1:8080 serving /tmp/www, which
+/// starts empty (every request answers 404) until the test puts an index.html there.
+const WEB_SERVER: &[&str] = &[
+    "/bin/sh",
+    "-c",
+    "mkdir -p /tmp/www && exec /bin/busybox httpd -f -p 8080 -h /tmp/www",
+];
+
+/// The exit codes of the health probes Docker ran so far, oldest first (Docker keeps the last 5).
+fn probe_exit_codes(c: &Container) -> Vec<String> {
+    c.inspect("{{range .State.Health.Log}}{{.ExitCode}} {{end}}")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn docker_health_goes_starting_healthy_unhealthy_healthy_with_the_app() {
+    let Some(base) = base_image() else { return };
+    // HEALTHCHECK --interval=1s CMD ["/pidguard", "probe"], with a start period.
+    let image = Image::derived(&base, "health");
+    let mut args = vec![
+        "--user",
+        USER,
+        "--health-check",
+        "http://127.0.0.1:8080/",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "--",
+    ];
+    args.extend(WEB_SERVER);
+    let c = Container::start(&image, &[], &args);
+
+    // The app answers 404: pidguard's check fails, so `pidguard probe` does too, and during the start
+    // period Docker keeps saying "starting".
+    eventually(
+        "two failed probes",
+        || probe_exit_codes(&c),
+        |codes| codes.iter().filter(|c| *c == "1").count() >= 2,
+    );
+    assert_eq!(c.health(), "starting", "{:?}", c.logs());
+
+    let put_index = ["/bin/sh", "-c", "echo ok > /tmp/www/index.html"];
+    assert_eq!(c.exec(&put_index).code, Some(0));
+    c.wait_health("healthy");
+
+    // The app stops answering 200: pidguard's check fails, /readyz says so, Docker follows.
+    assert_eq!(c.exec(&["rm", "/tmp/www/index.html"]).code, Some(0));
+    c.wait_health("unhealthy");
+    let outputs = c.inspect("{{range .State.Health.Log}}{{.Output}}{{end}}");
+    assert!(outputs.contains("unready"), "the probe says why: {outputs}");
+    let logs = c.logs();
+    assert!(
+        logs.stderr.contains("program is unhealthy"),
+        "pidguard says so too: {logs:?}"
+    );
+
+    assert_eq!(c.exec(&put_index).code, Some(0));
+    c.wait_health("healthy");
+    assert_eq!(
+        c.inspect("{{.State.Running}}"),
+        "true",
+        "nothing was restarted"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Scenarios: identity and hardening.
 
@@ -800,8 +460,25 @@ fn program_and_pid1_hold_no_privilege_and_pid1_cannot_be_read() {
     let (program, pid1) = dumped(&out.stdout);
     for (who, status) in [("program", &program), ("PID 1", &pid1)] {
         assert_fields(who, status, NOTHING_HELD);
+        // Docker's own filter and pidguard's: both stay (filters stack, none can be removed).
+        assert_seccomp(who, status, 2);
     }
     assert_fields("PID 1", &pid1, &[("Name", "pidguard"), ("Threads", "1")]);
+}
+
+#[test]
+fn the_seccomp_filter_is_pidguards_own_when_docker_installs_none() {
+    let Some(image) = base_image() else { return };
+    let (_c, out) = Container::run(
+        &image,
+        &["--security-opt", "seccomp=unconfined"],
+        &["--user", USER, "--", "/bin/sh", "-c", DUMP],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let (program, pid1) = dumped(&out.stdout);
+    for (who, status) in [("program", &program), ("PID 1", &pid1)] {
+        assert_seccomp(who, status, 1);
+    }
 }
 
 #[test]
@@ -969,8 +646,7 @@ fn docker_run_t_gives_the_program_the_terminal_and_job_control_works() {
 #[test]
 fn docker_run_it_ctrl_z_fg_ctrl_c_and_exit_code() {
     let Some(image) = base_image() else { return };
-    let name = suite().unwrap().name("c");
-    let guard = Container { name };
+    let guard = Container::named();
     let mut cmd = Command::new("python3");
     cmd.arg(tests_dir().join("docker/pty_jobs.py")).args([
         "run",
@@ -988,7 +664,7 @@ fn docker_run_it_ctrl_z_fg_ctrl_c_and_exit_code() {
         "/bin/sh",
         "-i",
     ]);
-    let out = run_within(cmd, COMMAND_LIMIT).expect("pty_jobs.py ends");
+    let out = engine::run_bounded(cmd, "python3 tests/docker/pty_jobs.py");
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert_eq!(guard.exit_code(), 7);
 }
