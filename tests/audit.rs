@@ -393,7 +393,7 @@ fn missing_prerequisite() -> Option<String> {
             Ok(false) => {
                 return Some(format!(
                     "{} is dynamically linked, and a FROM scratch image has no libc: run \
-                     RUSTFLAGS=\"-C target-feature=+crt-static\" cargo test --release \
+                     RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\" cargo test --release \
                      --target x86_64-unknown-linux-gnu (and install busybox-static)",
                     bin.display()
                 ));

@@ -27,7 +27,8 @@ if [ -x tests/setup-docker.sh ]; then
   tests/setup-docker.sh
 fi
 
-export RUSTFLAGS="-C target-feature=+crt-static"
+# The release build: static glibc, not position-independent (see README, "Build").
+export RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
 TARGET=x86_64-unknown-linux-gnu
 
 echo "run.sh: cargo fmt --check"

@@ -231,7 +231,7 @@ pub fn not_static(paths: &[PathBuf]) -> Option<String> {
             Ok(false) => {
                 return Some(format!(
                     "{} is dynamically linked, and FROM scratch images have no libc: run \
-                     RUSTFLAGS=\"-C target-feature=+crt-static\" cargo test --release \
+                     RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\" cargo test --release \
                      --target x86_64-unknown-linux-gnu (and install busybox-static)",
                     bin.display()
                 ));
