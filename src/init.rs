@@ -236,6 +236,9 @@ struct Supervisor<'a> {
     server: Option<Server>,
     checker: Option<Checker>,
     check_timeouts: u64,
+    /// Read end of the running check's stdout/stderr, and the first line of the last check's output.
+    check_output: Option<OwnedFd>,
+    last_check_output: String,
     /// The program's process is alive.
     running: bool,
     /// Exit status of the last run of the program (128+N for signal N).
@@ -439,6 +442,8 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         server: Some(Server::new(listeners, cfg.health.metrics)),
         checker,
         check_timeouts: 0,
+        check_output: None,
+        last_check_output: String::new(),
         running: true,
         last_code: None,
         program: (plan_paths, plan_argv),
@@ -591,11 +596,16 @@ impl Supervisor<'_> {
         if let Some(pid) = checker.overdue(now) {
             if sys::kill(-pid, libc::SIGKILL).is_ok() {
                 self.check_timeouts += 1;
-                warn!(
+                info!(
                     "app check (pid {pid}) timed out after {}: killed",
                     crate::duration::format(self.cfg.health.timeout)
                 );
             }
+            self.check_output = None;
+            self.last_check_output = format!(
+                "timed out after {}",
+                crate::duration::format(self.cfg.health.timeout)
+            );
             // Recorded as a failure now; its exit, when reaped, is then just a reaped process.
             self.record_check(false);
             return;
@@ -632,10 +642,15 @@ impl Supervisor<'_> {
             return;
         };
         let mut plan = self.template.plan(vec![cargv[0].clone()], cargv);
+        // The check's output is kept for the log lines that matter (a change of health), not
+        // copied to the container's log at every interval.
+        let pipe = sys::pipe_nonblocking_read().ok();
+        plan.output = pipe.as_ref().map(|(_, wr)| wr.as_raw_fd());
         match spawn_checked(&mut plan) {
             Ok(pid) => {
                 trace!("app check started as pid {pid}");
                 checker.started(pid, now);
+                self.check_output = pipe.map(|(rd, _)| rd);
             }
             Err(SpawnError::Os(e)) => {
                 warn!("cannot start the app check: {e}");
@@ -653,10 +668,27 @@ impl Supervisor<'_> {
     }
 
     fn on_check_exit(&mut self, status: i32) {
+        self.take_check_output();
         if status != 0 {
-            debug!("app check failed with {status}");
+            debug!("app check failed with {status}: {}", self.last_check_output);
         }
         self.record_check(status == 0);
+    }
+
+    /// Keeps the first line of what the finished check wrote (bounded; the read never waits, since
+    /// a background child of the check may still hold the pipe open).
+    fn take_check_output(&mut self) {
+        let Some(fd) = self.check_output.take() else {
+            return;
+        };
+        let bytes = sys::read_available(&fd, 4096);
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("no output");
+        self.last_check_output = line.chars().take(300).collect();
     }
 
     /// Records a check's verdict (from its exit or its timeout) and logs a change of health.
@@ -671,8 +703,8 @@ impl Supervisor<'_> {
             Health::Healthy => info!("program is healthy"),
             Health::Unhealthy => {
                 warn!(
-                    "program is unhealthy: {} app checks failed in a row",
-                    self.cfg.health.retries
+                    "program is unhealthy: {} app checks failed in a row; the last said: {}",
+                    self.cfg.health.retries, self.last_check_output
                 );
                 self.act_on_unhealthy();
             }

@@ -157,6 +157,23 @@ pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     }
 }
 
+/// Reads what is there without waiting (the descriptor must be non-blocking): up to `max` bytes.
+pub fn read_available(fd: &OwnedFd, max: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; max];
+    // SAFETY: reading into our own buffer of `max` bytes.
+    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), max) };
+    buf.truncate(n.max(0) as usize);
+    buf
+}
+
+/// A close-on-exec pipe whose read end does not block: (read end, write end).
+pub fn pipe_nonblocking_read() -> io::Result<(OwnedFd, OwnedFd)> {
+    let (rd, wr) = pipe_cloexec()?;
+    // SAFETY: fcntl on a descriptor we own, integer arguments only.
+    check(unsafe { libc::fcntl(rd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) })?;
+    Ok((rd, wr))
+}
+
 /// Whether the descriptor is a terminal.
 pub fn isatty(fd: RawFd) -> bool {
     // SAFETY: isatty only inspects the descriptor number.
@@ -206,6 +223,8 @@ pub struct ChildPlan {
     pub foreground: bool,
     /// Seccomp filters to install in order, last step before exec.
     pub filters: Vec<Vec<libc::sock_filter>>,
+    /// Where the child's stdout and stderr go (app checks: a pipe PID 1 reads); `None` keeps ours.
+    pub output: Option<RawFd>,
 }
 
 /// The child's steps, reported through the pipe when one fails. Codes are stable within one binary.
@@ -213,6 +232,7 @@ pub struct ChildPlan {
 #[repr(u32)]
 pub enum Step {
     Setpgid = 1,
+    Output,
     Keepcaps,
     Setgroups,
     Setresgid,
@@ -231,7 +251,7 @@ impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
         [
-            Setpgid, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding, Ambient,
+            Setpgid, Output, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding, Ambient,
             Securebits, NoNewPrivs, Seccomp, Signals, Exec,
         ]
         .into_iter()
@@ -241,6 +261,7 @@ impl Step {
     pub fn describe(self) -> &'static str {
         match self {
             Step::Setpgid => "create the program's process group (setpgid)",
+            Step::Output => "redirect the output (dup2)",
             Step::Keepcaps => "keep capabilities across the user switch (PR_SET_KEEPCAPS)",
             Step::Setgroups => "set the supplementary groups (setgroups)",
             Step::Setresgid => "switch group (setresgid)",
@@ -274,6 +295,7 @@ impl ChildPlan {
             reignore: Vec::new(),
             foreground: false,
             filters: Vec::new(),
+            output: None,
         }
     }
 
@@ -610,6 +632,12 @@ fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
         // A process group of its own, so that -g and terminal job control address only the program.
         if libc::setpgid(0, 0) == -1 {
             die(Step::Setpgid, errno());
+        }
+        // dup2 clears close-on-exec on the copies; the original closes at exec.
+        if let Some(fd) = plan.output
+            && (libc::dup2(fd, 1) == -1 || libc::dup2(fd, 2) == -1)
+        {
+            die(Step::Output, errno());
         }
         // SIGTTOU is still blocked here (inherited mask), so tcsetpgrp from the background cannot
         // stop us. ENOTTY and friends just mean there is no controlling terminal: not an error.

@@ -412,3 +412,48 @@ fn flood_of_slow_clients_does_not_stop_pid1_or_grow_it() {
     });
     let _ = pid;
 }
+
+#[test]
+fn failing_checks_do_not_flood_the_log() {
+    // Ten failed checks: the container log gets one line, when health changes, with the reason.
+    let sock = socket_name("quiet");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let pid1 = start_with(
+        &sock,
+        &[
+            "--health-check",
+            "http://127.0.0.1:1/",
+            "--health-interval",
+            "50ms",
+            "--health-retries",
+            "2",
+            "--health-listen",
+            &listen,
+            "--metrics",
+            "sleep",
+            "60",
+        ],
+    );
+    let _ = pid1.pid();
+    wait_until("ten failed checks", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && get(port, "/metrics").1.lines().any(|l| {
+                l.strip_prefix("pidguard_health_checks_total{result=\"unhealthy\"} ")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n >= 10)
+            })
+    });
+    pid1.signal(15);
+    let out = pid1.wait();
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with(
+            "pidguard: warn: program is unhealthy: 2 app checks failed in a row; the last said: "
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("refused"), "{}", lines[0]);
+}
