@@ -435,22 +435,9 @@ fn write_value(out: &mut String, v: &Value, level: usize) {
     }
 }
 
-/// Writes `s` as a JSON string literal: quotes, backslashes and control characters escaped,
-/// everything else (including non-ASCII) as UTF-8.
+/// Writes `s` as a JSON string literal (the same escaping as pidguard's JSON logs).
 pub fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    out.push_str(&crate::log::json_string(s));
 }
 
 #[cfg(test)]
