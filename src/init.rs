@@ -491,18 +491,22 @@ impl Supervisor<'_> {
             if let Err(e) = sys::poll(&mut fds, timeout) {
                 error!("poll failed: {e}");
             }
-            loop {
-                match sys::read_signal(&self.sfd) {
-                    Ok(Some((sig, pid, code))) => self.on_signal(sig, pid, code),
-                    Ok(None) => break,
-                    Err(e) => {
-                        error!("reading signals failed: {e}");
-                        break;
+            // Signals and reaping first: the endpoint must never delay them. Both only when the
+            // signalfd says so (every exit comes with a SIGCHLD), so that a busy endpoint costs no
+            // syscalls here.
+            if fds[0].revents != 0 {
+                loop {
+                    match sys::read_signal(&self.sfd) {
+                        Ok(Some((sig, pid, code))) => self.on_signal(sig, pid, code),
+                        Ok(None) => break,
+                        Err(e) => {
+                            error!("reading signals failed: {e}");
+                            break;
+                        }
                     }
                 }
+                self.reap();
             }
-            // Signals and reaping first: the endpoint must never delay them.
-            self.reap();
             self.sweep_leftovers();
             self.check_deadline();
             self.run_checks();

@@ -190,6 +190,10 @@ struct Conn {
     out: Vec<u8>,
     written: usize,
     drained: usize,
+    /// Drain before closing: the client may still be sending (an error answer, or bytes after the
+    /// head). A complete GET or HEAD closes at once: with nothing unread, close sends a FIN, not a
+    /// reset, and the connection's slot is free for the next client.
+    linger: bool,
 }
 
 #[derive(Debug)]
@@ -326,6 +330,7 @@ impl Server {
                         out: Vec::new(),
                         written: 0,
                         drained: 0,
+                        linger: true,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -399,6 +404,7 @@ impl Conn {
                 false,
             ),
             Parse::Done(req) => {
+                self.linger = self.head.len() > req.head_len;
                 let head_only = req.method == Method::Head;
                 let (status, body, ct) = route(&req.path, state, metrics_enabled, metrics);
                 (status, body, ct, head_only)
@@ -425,7 +431,7 @@ impl Conn {
             }
         }
         self.out = Vec::new();
-        if shutdown(self.fd.as_raw_fd(), Shutdown::Write).is_err() {
+        if !self.linger || shutdown(self.fd.as_raw_fd(), Shutdown::Write).is_err() {
             return Next::Close;
         }
         self.phase = Phase::Draining;

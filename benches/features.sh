@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# features.sh: what pidguard's features cost, side by side with what users would use instead.
+#   7. the seccomp filter's cost per syscall (getppid loop, filter on vs off, ratio);
+#   8. `pidguard probe URL` vs `curl -fsS URL` vs busybox `wget` (hyperfine; target <= 1.0x wget);
+#   9. /healthz under wrk (loopback, bounded to a few seconds; targets >= 20k req/s, p99 < 2 ms);
+#  10. idle Private_Dirty of PID 1 with --health-listen and --metrics on (target <= 256 KiB).
+# Run as root, after benches/compare.sh built the release (or with the binary already there).
+# Every server it starts is on 127.0.0.1 and is killed on exit. Missed targets print MISSED.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG=${CARGO_TARGET_DIR:-$ROOT/target}/x86_64-unknown-linux-gnu/release/pidguard
+[[ -x $PG ]] || { echo "features.sh: build the release first (benches/compare.sh or tests/run.sh)" >&2; exit 1; }
+for t in hyperfine wrk curl cc; do command -v $t >/dev/null || { echo "features.sh: needs $t" >&2; exit 1; }; done
+WORK=$(mktemp -d)
+: > "$WORK/pids"
+# unshare ignores SIGTERM and pid1() runs in $(...) subshells: its pids go to a file, killed with -9.
+cleanup() { while read -r p; do kill -9 "$p" 2>/dev/null || true; done < "$WORK/pids"; rm -rf "$WORK"; }
+trap cleanup EXIT
+hr() { printf '%s\n' "----------------------------------------------------------------------------------------------"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "-" }'; }
+met() { awk -v v="$1" -v l="$2" -v d="$3" 'BEGIN { ok = (d == "le") ? (v + 0 <= l + 0) : (v + 0 >= l + 0); print ok ? "met" : "MISSED" }'; }
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# PID 1 of a new PID namespace; prints the host pid of pidguard.
+pid1() {
+    unshare --pid --fork --mount-proc --kill-child "$PG" "$@" >/dev/null 2>&1 &
+    local u=$! p=""
+    echo "$u" >> "$WORK/pids"
+    for _ in $(seq 200); do p=$(cat "/proc/$u/task/$u/children" 2>/dev/null | awk '{print $1}'); [[ -n $p ]] && break; sleep 0.01; done
+    echo "$p"
+}
+echo "pidguard features — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
+hr
+
+echo "7. seccomp filter cost per syscall (getppid x 2,000,000 as the program, 5 runs each, median ns)"
+cc -O2 -o "$WORK/getppid" "$ROOT/benches/getppid.c"
+chmod 755 "$WORK" "$WORK/getppid"
+med() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+off=$(for _ in 1 2 3 4 5; do "$PG" --user 65532 --seccomp unconfined -- "$WORK/getppid" 2000000; done | med)
+on=$(for _ in 1 2 3 4 5; do "$PG" --user 65532 -- "$WORK/getppid" 2000000; done | med)
+printf '   unconfined %6s ns   default filter %6s ns   ratio %s   (+%s ns per syscall)\n' "$off" "$on" "$(ratio "$on" "$off")" \
+    "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f", a - b }')"
+hr
+
+echo "8. one health probe of a local HTTP endpoint (hyperfine -N, 300 runs)"
+P=$(port)
+pid1 --user 65532 --health-listen "127.0.0.1:$P" -- sleep 1000 >/dev/null
+for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$P/healthz" >/dev/null 2>&1 && break; sleep 0.01; done
+URL="http://127.0.0.1:$P/healthz"
+hyperfine -N -w 20 -r 300 --export-json "$WORK/probe.json" \
+    "$PG probe $URL" "curl -fsS -o /dev/null $URL" "/bin/busybox wget -q -O /dev/null $URL" >/dev/null 2>&1
+python3 - "$WORK/probe.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+w = r[2]["mean"]
+for x in r:
+    name = x["command"].split()[0].split("/")[-1] + (" probe" if "probe" in x["command"] else "")
+    print("   %-16s mean %6.3f ms   ratio vs busybox wget %.2fx" % (name, x["mean"] * 1000, x["mean"] / w))
+v = r[0]["mean"] / w
+print("   target pidguard probe <= 1.0x busybox wget: %s" % ("met" if v <= 1.0 else "MISSED"))
+PY
+hr
+
+echo "9. /healthz under wrk (2 threads, 50 connections, 5 s, loopback)"
+out=$(wrk -t2 -c50 -d5s --latency "$URL" 2>&1)
+rps=$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")
+p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+p99ms=$(awk -v v="$p99" 'BEGIN { u = v; sub(/[a-z]+$/, "", u); if (v ~ /us$/) u /= 1000; else if (v ~ /ms$/) u += 0; else if (v ~ /s$/) u *= 1000; print u }')
+errs=$(awk '/Socket errors|Non-2xx/ { print }' <<<"$out")
+printf '   %s req/s (target >= 20000: %s)   p99 %s (target < 2 ms: %s)\n' "$rps" "$(met "$rps" 20000 ge)" "$p99" \
+    "$(awk -v v="$p99ms" 'BEGIN { print (v < 2) ? "met" : "MISSED" }')"
+[[ -n $errs ]] && echo "   $errs"
+hr
+
+echo "10. idle PID 1 with --health-listen and --metrics (program: sleep 1000), KiB"
+sleep 1
+sync
+PD=$(pid1 --user 65532 --health-listen "127.0.0.1:$(port)" --metrics -- sleep 1000)
+sleep 1
+pdirty=$(awk '/^Private_Dirty:/ { print $2 }' "/proc/$PD/smaps_rollup")
+rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$PD/status")
+printf '   VmRSS %s  Private_Dirty %s (target <= 256: %s)\n' "$rss" "$pdirty" "$(met "$pdirty" 256 le)"
