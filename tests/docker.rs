@@ -438,6 +438,107 @@ fn docker_health_goes_starting_healthy_unhealthy_healthy_with_the_app() {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Scenarios: supervision.
+
+#[test]
+fn on_unhealthy_restart_brings_the_app_back_to_healthy_without_a_docker_socket() {
+    let Some(base) = base_image() else { return };
+    let image = Image::derived(&base, "health");
+    // The app writes its page when it starts; removing the page makes it answer 404.
+    let app = "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec /bin/busybox httpd -f -p 8080 -h /tmp/www";
+    let c = Container::start(
+        &image,
+        &[],
+        &[
+            "--user",
+            USER,
+            "--health-check",
+            "http://127.0.0.1:8080/",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "2",
+            "--on-unhealthy",
+            "restart",
+            "--grace",
+            "2s",
+            "--restart-delay",
+            "100ms",
+            "-v",
+            "--",
+            "/bin/sh",
+            "-c",
+            app,
+        ],
+    );
+    c.wait_health("healthy");
+    assert_eq!(c.exec(&["rm", "/tmp/www/index.html"]).code, Some(0));
+    eventually(
+        "pidguard restarted the app",
+        || c.logs().stderr,
+        |e| e.contains("restarted \"/bin/sh\""),
+    );
+    c.wait_health("healthy");
+    let logs = c.logs().stderr;
+    assert!(
+        logs.contains("stopping the program to restart it (--on-unhealthy)"),
+        "{logs}"
+    );
+    assert_eq!(c.inspect("{{.State.Running}}"), "true");
+    assert_eq!(
+        c.inspect("{{.RestartCount}}"),
+        "0",
+        "Docker restarted nothing"
+    );
+    assert_eq!(
+        c.inspect("{{len .Mounts}}"),
+        "0",
+        "no Docker socket, no volume at all"
+    );
+}
+
+#[test]
+fn docker_stop_during_a_crash_loop_ends_at_once_with_pidguards_exit_code() {
+    let Some(image) = base_image() else { return };
+    let c = Container::start(
+        &image,
+        &[],
+        &[
+            "--user",
+            USER,
+            "--restart",
+            "on-failure",
+            "--restart-delay",
+            "300ms",
+            "--restart-limit",
+            "1000/1m",
+            "--grace",
+            "2s",
+            "-v",
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 0.2; exit 1",
+        ],
+    );
+    eventually(
+        "a few restarts",
+        || c.logs().stderr.matches("restarted ").count(),
+        |n| *n >= 2,
+    );
+    // Docker would SIGKILL after 30 s; pidguard stops the loop itself, inside its 2 s grace.
+    docker_ok(&["stop", "-t", "30", &c.name]);
+    let code = c.exit_code();
+    assert!(
+        code == 1 || code == 143,
+        "the program's last status (1) or its SIGTERM death (143), not 137: {code}"
+    );
+    let logs = c.logs().stderr;
+    assert!(logs.contains("SIGTERM received"), "{logs}");
+    assert!(!logs.contains("is over"), "nothing needed SIGKILL: {logs}");
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Scenarios: identity and hardening.
 
 #[test]
