@@ -1,6 +1,7 @@
-//! The Docker harness shared by tests/docker.rs (pidguard's promises under a real engine) and
-//! tests/examples.rs (the top-level Dockerfile and examples/): bounded docker commands, the run's
-//! names, cleanup guards, and readers for what /proc shows inside a container.
+//! The Docker harness shared by tests/docker.rs (pidguard's promises under a real engine),
+//! tests/examples.rs (the top-level Dockerfile and examples/) and tests/audit.rs (`pidguard audit`
+//! inside containers): bounded docker commands, the run's names, cleanup guards, and readers for what
+//! /proc shows inside a container.
 //!
 //! Nothing can be pulled and no network may be created: every image is built with `--network none`
 //! from local files, and every container runs with `--network none`. Every container and image carries
@@ -8,16 +9,16 @@
 //! leftovers of a run that was killed are swept when the next run starts, whichever test binary it is.
 //! Every wait is bounded.
 //!
-//! Both test crates include this file (`#[path = "docker/engine.rs"] mod engine;`), and an item one
-//! of them does not use is not dead code.
+//! The test crates (docker.rs, examples.rs, audit.rs) include this file
+//! (`#[path = "docker/engine.rs"] mod engine;`), and an item one of them does not use is not dead code.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Longest any one command may take (a `docker stop -t 30` included) before the test fails.
@@ -398,6 +399,53 @@ pub trait Tagged {
 }
 
 impl Tagged for Image {
+    fn tag(&self) -> &str {
+        &self.tag
+    }
+}
+
+/// An image built once and shared by the scenarios running at the same time; the last one to let go
+/// removes it (a later scenario builds it again). Lives in a `static`.
+pub struct SharedImage {
+    state: Mutex<(Option<String>, usize)>,
+}
+
+impl SharedImage {
+    pub const fn new() -> SharedImage {
+        SharedImage {
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    /// A hold on the image; `build` makes it (and returns its tag) when no scenario holds it yet.
+    pub fn hold(&'static self, build: impl FnOnce() -> String) -> SharedHold {
+        // A scenario that panicked while holding the lock left consistent data: carry on.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let tag = state.0.get_or_insert_with(build).clone();
+        state.1 += 1;
+        SharedHold { image: self, tag }
+    }
+}
+
+/// One scenario's hold on a [`SharedImage`]; declare containers of it after it.
+pub struct SharedHold {
+    image: &'static SharedImage,
+    pub tag: String,
+}
+
+impl Drop for SharedHold {
+    fn drop(&mut self) {
+        let mut state = self.image.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.1 -= 1;
+        if state.1 == 0
+            && let Some(tag) = state.0.take()
+        {
+            docker_quiet(&["rmi", "-f", &tag]);
+        }
+    }
+}
+
+impl Tagged for SharedHold {
     fn tag(&self) -> &str {
         &self.tag
     }
