@@ -27,13 +27,12 @@ mod engine;
 
 use common::USER;
 use engine::{
-    Container, Image, Stat, Suite, Tagged, TempDir, assert_fields, assert_seccomp, docker_ok,
-    docker_quiet, eventually, parse_stat, processes, status_map, tests_dir,
+    Container, Image, SharedHold, SharedImage, Stat, Suite, Tagged, TempDir, assert_fields,
+    assert_seccomp, docker_ok, eventually, parse_stat, processes, status_map, tests_dir,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 /// Fixtures (examples/) copied into the image's /bin.
 const FIXTURES: &[&str] = &[
@@ -97,45 +96,15 @@ fn build_base(suite: &Suite) -> String {
 
 /// The base image is built once and shared by the scenarios running at the same time; the last one
 /// to finish removes it (a later scenario builds it again).
-struct Shared {
-    tag: Option<String>,
-    users: usize,
-}
-
-static BASE: Mutex<Shared> = Mutex::new(Shared {
-    tag: None,
-    users: 0,
-});
+static BASE: SharedImage = SharedImage::new();
 
 /// One scenario's hold on the base image: `ENTRYPOINT ["/pidguard"]`, no USER.
-struct BaseImage {
-    tag: String,
-}
+type BaseImage = SharedHold;
 
 /// The base image, or `None` when the suite cannot run here (see [`suite`]).
 fn base_image() -> Option<BaseImage> {
     let suite = suite()?;
-    // A scenario that panicked while holding the lock left consistent data: carry on.
-    let mut shared = BASE.lock().unwrap_or_else(|e| e.into_inner());
-    if shared.tag.is_none() {
-        shared.tag = Some(build_base(suite));
-    }
-    shared.users += 1;
-    Some(BaseImage {
-        tag: shared.tag.clone().unwrap(),
-    })
-}
-
-impl Drop for BaseImage {
-    fn drop(&mut self) {
-        let mut shared = BASE.lock().unwrap_or_else(|e| e.into_inner());
-        shared.users -= 1;
-        if shared.users == 0
-            && let Some(tag) = shared.tag.take()
-        {
-            docker_quiet(&["rmi", "-f", &tag]);
-        }
-    }
+    Some(BASE.hold(|| build_base(suite)))
 }
 
 impl Image {
@@ -150,12 +119,6 @@ impl Image {
             &empty.0,
             &["--build-arg", &format!("BASE={}", base.tag)],
         )
-    }
-}
-
-impl Tagged for BaseImage {
-    fn tag(&self) -> &str {
-        &self.tag
     }
 }
 
