@@ -154,7 +154,17 @@ fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
                 pid1: Vec::new(),
             });
         }
-        Seccomp::Default => seccomp::default_profile(),
+        Seccomp::Default => {
+            // The common case needs no compilation at all: see seccomp::prebuilt_default.
+            let keep = crate::limits::cap_mask(&cfg.cap_add);
+            if let Some(pid1) = seccomp::prebuilt_default(keep) {
+                return Ok(Filters {
+                    pid1,
+                    program: Vec::new(),
+                });
+            }
+            seccomp::default_profile()
+        }
         Seccomp::File(path) => seccomp::load_profile(path)
             .map_err(|e| SetupError::new(EXIT_SETUP, format!("--seccomp: {e}")))?,
     };
