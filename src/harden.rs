@@ -64,11 +64,11 @@ fn last_cap() -> u32 {
 /// Resolves the target identity and checks every step against what this process may do.
 /// `root` is the filesystem root holding etc/passwd and etc/group ("/" in production).
 pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
-    let (ruid, euid, _, egid) = sys::current_ids();
     let res_uid =
         nix::unistd::getresuid().map_err(|e| fail(format!("cannot read the current uid: {e}")))?;
     let res_gid =
         nix::unistd::getresgid().map_err(|e| fail(format!("cannot read the current gid: {e}")))?;
+    let (euid, egid) = (res_uid.effective.as_raw(), res_gid.effective.as_raw());
     let mut current_groups = sys::current_groups();
     current_groups.sort_unstable();
     current_groups.dedup();
@@ -97,7 +97,6 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
             id
         }
     };
-    let _ = ruid;
 
     if identity.uid == 0 && !cfg.allow_root {
         return Err(fail(

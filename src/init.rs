@@ -734,6 +734,7 @@ impl Supervisor<'_> {
         }
         debug!("received {} from pid {sender}", signals::name(sig));
         if matches!(sig, libc::SIGTERM | libc::SIGINT) && !self.shutdown {
+            // A stop requested from outside always wins: no restart, graceful stop, exit.
             self.shutdown = true;
             self.exiting = true;
             if self.restart_at.take().is_some() {
@@ -741,15 +742,16 @@ impl Supervisor<'_> {
                     "{} received while waiting to restart: exiting",
                     signals::name(sig)
                 );
+            } else if self.deadline.is_none() {
+                info!(
+                    "{} received: stopping, grace period {}",
+                    signals::name(sig),
+                    crate::duration::format(self.cfg.grace)
+                );
             }
-        }
-        if matches!(sig, libc::SIGTERM | libc::SIGINT) && self.deadline.is_none() {
-            info!(
-                "{} received: stopping, grace period {}",
-                signals::name(sig),
-                crate::duration::format(self.cfg.grace)
-            );
-            self.deadline = Some(Instant::now() + self.cfg.grace);
+            if self.deadline.is_none() {
+                self.deadline = Some(Instant::now() + self.cfg.grace);
+            }
         }
         if !signals::forwardable(sig) {
             return;

@@ -688,19 +688,6 @@ fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
     }
 }
 
-/// The process's real and effective uid and gid, and supplementary groups.
-pub fn current_ids() -> (u32, u32, u32, u32) {
-    // SAFETY: these getters cannot fail and take no pointers.
-    unsafe {
-        (
-            libc::getuid(),
-            libc::geteuid(),
-            libc::getgid(),
-            libc::getegid(),
-        )
-    }
-}
-
 /// Supplementary groups of the process.
 pub fn current_groups() -> Vec<u32> {
     // SAFETY: the first call asks the size; the second fills a buffer of exactly that size.
