@@ -326,27 +326,11 @@ fn overdue_check_is_killed_with_its_whole_group() {
             "60",
         ],
     );
-    let _ = pid1.pid();
     let host_pid = pid1.pid();
     // Three checks started means two timed out (they never end by themselves).
     wait_until("three checks started", || read(&pids).lines().count() >= 3);
     // Every `sleep 1000` in PID 1's namespace: only the current check's two may be left.
-    let ns = std::fs::read_link(format!("/proc/{host_pid}/ns/pid")).unwrap();
-    let sleepers = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|p| {
-                std::fs::read_link(format!("/proc/{p}/ns/pid"))
-                    .ok()
-                    .as_ref()
-                    == Some(&ns)
-            })
-            .filter(|p| {
-                read(std::path::Path::new(&format!("/proc/{p}/cmdline"))) == "sleep\x001000\x00"
-            })
-            .count()
-    };
+    let sleepers = || count_in_namespace(host_pid, &["sleep", "1000"]);
     assert!(sleepers() <= 2, "{} leftover check processes", sleepers());
     assert_eq!(probe(&sock, &[]).0, 1, "timeouts made it unhealthy");
     pid1.signal(15);
