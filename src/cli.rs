@@ -464,6 +464,14 @@ impl Raw {
     fn has(&self, long: &str) -> bool {
         self.values.iter().any(|(k, _)| *k == long)
     }
+
+    /// The duration an option gives, or `default` when it is not set.
+    fn duration(&self, long: &str, default: Duration) -> Result<Duration, Error> {
+        match self.last(long) {
+            Some(v) => duration::parse(v).map_err(|e| Error(format!("--{long}: {e}"))),
+            None => Ok(default),
+        }
+    }
 }
 
 /// Parses the whole command line (`args[0]` is the program name of pidguard itself).
@@ -597,10 +605,7 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, Error> {
 }
 
 fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
-    let grace = match raw.last("grace") {
-        Some(v) => duration::parse(v).map_err(|e| Error(format!("--grace: {e}")))?,
-        None => DEFAULT_GRACE,
-    };
+    let grace = raw.duration("grace", DEFAULT_GRACE)?;
     let rewrite = raw
         .all("rewrite")
         .map(parse_rewrite)
@@ -715,12 +720,6 @@ fn validate(raw: Raw, argv: Vec<OsString>) -> Result<RunConfig, Error> {
 }
 
 fn validate_restart(raw: &Raw) -> Result<RestartConfig, Error> {
-    let dur = |flag: &str, default: Duration| -> Result<Duration, Error> {
-        match raw.last(flag) {
-            Some(v) => duration::parse(v).map_err(|e| Error(format!("--{flag}: {e}"))),
-            None => Ok(default),
-        }
-    };
     let policy = match raw.last("restart") {
         None | Some("no") => RestartPolicy::No,
         Some("on-failure") => RestartPolicy::OnFailure,
@@ -745,8 +744,8 @@ fn validate_restart(raw: &Raw) -> Result<RestartConfig, Error> {
         None => (5, Duration::from_secs(60)),
         Some(v) => parse_limit(v)?,
     };
-    let delay = dur("restart-delay", Duration::from_millis(500))?;
-    let max_delay = dur("restart-max-delay", Duration::from_secs(30))?;
+    let delay = raw.duration("restart-delay", Duration::from_millis(500))?;
+    let max_delay = raw.duration("restart-max-delay", Duration::from_secs(30))?;
     if max_delay < delay {
         return Err(Error(format!(
             "--restart-max-delay {} is shorter than --restart-delay {}",
@@ -758,7 +757,7 @@ fn validate_restart(raw: &Raw) -> Result<RestartConfig, Error> {
         policy,
         delay,
         max_delay,
-        stable: dur("restart-stable", Duration::from_secs(10))?,
+        stable: raw.duration("restart-stable", Duration::from_secs(10))?,
         limit,
         window,
         on_unhealthy,
@@ -789,12 +788,6 @@ fn parse_limit(text: &str) -> Result<(u32, Duration), Error> {
 
 fn validate_health(raw: &Raw) -> Result<HealthConfig, Error> {
     use crate::health::{server, target};
-    let dur = |flag: &str, default: Duration| -> Result<Duration, Error> {
-        match raw.last(flag) {
-            Some(v) => duration::parse(v).map_err(|e| Error(format!("--{flag}: {e}"))),
-            None => Ok(default),
-        }
-    };
     let check = raw
         .last("health-check")
         .map(target::parse_target)
@@ -814,8 +807,8 @@ fn validate_health(raw: &Raw) -> Result<HealthConfig, Error> {
             })?,
         None => 3,
     };
-    let interval = dur("health-interval", Duration::from_secs(30))?;
-    let timeout = dur("health-timeout", Duration::from_secs(30))?;
+    let interval = raw.duration("health-interval", Duration::from_secs(30))?;
+    let timeout = raw.duration("health-timeout", Duration::from_secs(30))?;
     if interval.is_zero() || timeout.is_zero() {
         return Err(Error(
             "--health-interval and --health-timeout must be longer than 0".into(),
@@ -831,7 +824,7 @@ fn validate_health(raw: &Raw) -> Result<HealthConfig, Error> {
         interval,
         timeout,
         retries,
-        start_period: dur("health-start-period", Duration::ZERO)?,
+        start_period: raw.duration("health-start-period", Duration::ZERO)?,
         expect,
         listen,
         metrics: raw.has("metrics"),

@@ -84,16 +84,16 @@ pub fn plan(cfg: &RunConfig, root: &Path) -> Result<Plan, SetupError> {
                 user: NameOrId::Id(euid),
                 group: Some(NameOrId::Id(egid)),
             };
-            let mut id = passwd::lookup(&spec, &GroupsSpec::Explicit(Vec::new()), root)
-                .map_err(|e| fail(e.to_string()))?;
-            id.groups = match &cfg.groups {
-                Some(g @ GroupsSpec::Explicit(_)) => {
-                    passwd::lookup(&spec, g, root)
-                        .map_err(|e| fail(e.to_string()))?
-                        .groups
-                }
-                _ => current_groups.clone(),
+            let explicit = match &cfg.groups {
+                Some(g @ GroupsSpec::Explicit(_)) => Some(g),
+                _ => None,
             };
+            let none = GroupsSpec::Explicit(Vec::new());
+            let mut id = passwd::lookup(&spec, explicit.unwrap_or(&none), root)
+                .map_err(|e| fail(e.to_string()))?;
+            if explicit.is_none() {
+                id.groups = current_groups.clone();
+            }
             id
         }
     };

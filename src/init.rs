@@ -205,6 +205,69 @@ enum SpawnError {
     Step(sys::Step, i32),
 }
 
+impl SpawnError {
+    /// The `docker run` convention: 127 not found, 126 not executable, 125 pidguard's own failure.
+    fn exit_code(&self) -> i32 {
+        match self {
+            SpawnError::Step(sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
+            SpawnError::Step(sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
+            _ => EXIT_SETUP,
+        }
+    }
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpawnError::Os(e) => write!(f, "cannot fork: {e}"),
+            SpawnError::Step(step, errno) => write!(
+                f,
+                "cannot {}: {}",
+                step.describe(),
+                std::io::Error::from_raw_os_error(*errno)
+            ),
+        }
+    }
+}
+
+/// The app check's state machine, new for every start of the program.
+fn checker_for(cfg: &RunConfig, now: Instant) -> Option<Checker> {
+    let h = &cfg.health;
+    h.check
+        .as_ref()
+        .map(|_| Checker::new(now, h.interval, h.timeout, h.retries, h.start_period))
+}
+
+/// The app check's command line, fixed for the life of PID 1: exec: targets run as written; http://
+/// and tcp:// run as a `pidguard probe` child, so that no network call ever blocks PID 1's loop.
+fn check_argv(cfg: &RunConfig) -> Result<Option<Vec<CString>>, SetupError> {
+    let Some(target) = &cfg.health.check else {
+        return Ok(None);
+    };
+    let argv: Vec<String> = match target {
+        Target::Exec { argv } => argv.clone(),
+        Target::Http { .. } | Target::Tcp { .. } => {
+            // Resolved now: /proc may be unreadable for us after the drop.
+            let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+            let mut argv = vec![
+                exe.to_string_lossy().into_owned(),
+                "probe".into(),
+                "--timeout".into(),
+                crate::duration::format(cfg.health.timeout),
+            ];
+            if matches!(target, Target::Http { .. }) {
+                argv.extend(["--expect".into(), cfg.health.expect.clone()]);
+            }
+            argv.push(target.to_string());
+            argv
+        }
+    };
+    argv.iter()
+        .map(|a| cstring(a.as_bytes(), "--health-check"))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// Forks and waits for the child's exec: the pid once it runs PROGRAM, or why it could not.
 fn spawn_checked(plan: &mut sys::ChildPlan) -> Result<i32, SpawnError> {
     let (pid, report) = sys::spawn(plan).map_err(SpawnError::Os)?;
@@ -242,7 +305,7 @@ struct Supervisor<'a> {
     started_unix: f64,
     /// What every child (the program, app checks) gets: environment, signal mask, dispositions.
     template: ChildTemplate,
-    exe: PathBuf,
+    check_argv: Option<Vec<CString>>,
     server: Option<Server>,
     checker: Option<Checker>,
     check_timeouts: u64,
@@ -334,14 +397,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             health::STATUS_SOCKET_ENV
         ),
     }
-    // `pidguard probe` runs the http:// and tcp:// app checks in a child process, so that no network
-    // call ever blocks this loop. Resolved now: /proc may be unreadable for us after the drop.
-    let exe = match &cfg.health.check {
-        Some(Target::Http { .. } | Target::Tcp { .. }) => {
-            std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"))
-        }
-        _ => PathBuf::new(),
-    };
+    let check_argv = check_argv(cfg)?;
 
     // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
     // program will be.
@@ -413,33 +469,26 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
 
     let main = match spawn_checked(&mut plan) {
         Ok(pid) => pid,
-        Err(SpawnError::Os(e)) => return Err(os("fork", e)),
-        Err(SpawnError::Step(step, errno)) => {
+        Err(e @ SpawnError::Step(sys::Step::Exec, errno)) => {
             let err = std::io::Error::from_raw_os_error(errno);
-            let code = match (step, errno) {
-                (sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
-                (sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
-                _ => EXIT_SETUP,
-            };
-            let what = if step == sys::Step::Exec {
-                format!("cannot execute {:?}: {err}", program)
-            } else {
-                format!(
-                    "cannot {}: {err}; the program was not started",
-                    step.describe()
-                )
-            };
-            return Err(SetupError::new(code, what));
+            return Err(SetupError::new(
+                e.exit_code(),
+                format!("cannot execute {program:?}: {err}"),
+            ));
+        }
+        Err(e @ SpawnError::Os(_)) => return Err(SetupError::new(e.exit_code(), e.to_string())),
+        Err(e) => {
+            return Err(SetupError::new(
+                e.exit_code(),
+                format!("{e}; the program was not started"),
+            ));
         }
     };
     info!("started {:?} as pid {main}", program);
 
     let now = Instant::now();
     sys::trim_heap();
-    let checker = cfg.health.check.as_ref().map(|_| {
-        let h = &cfg.health;
-        Checker::new(now, h.interval, h.timeout, h.retries, h.start_period)
-    });
+    let checker = checker_for(cfg, now);
     Ok(Supervisor {
         cfg,
         sfd,
@@ -448,7 +497,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         started: now,
         started_unix: unix_now(),
         template,
-        exe,
+        check_argv,
         server: Some(Server::new(listeners, cfg.health.metrics)),
         checker,
         check_timeouts: 0,
@@ -566,7 +615,7 @@ impl Supervisor<'_> {
     /// /healthz: PID 1 is supervising (not stopping). /readyz: the program runs, is past its start
     /// period or has passed a check, and its app check (if any) passes.
     fn endpoint_state(&self, now: Instant) -> State {
-        let live = !self.exiting && !self.shutdown;
+        let live = !self.exiting;
         let ready = live
             && self.running
             && self.pending.is_none()
@@ -627,35 +676,10 @@ impl Supervisor<'_> {
         if !wanted || !checker.due(now) {
             return;
         }
-        let Some(target) = &self.cfg.health.check else {
+        let Some(argv) = &self.check_argv else {
             return;
         };
-        let argv: Vec<String> = match target {
-            Target::Exec { argv } => argv.clone(),
-            Target::Http { .. } => vec![
-                self.exe.to_string_lossy().into_owned(),
-                "probe".into(),
-                "--timeout".into(),
-                crate::duration::format(self.cfg.health.timeout),
-                "--expect".into(),
-                self.cfg.health.expect.clone(),
-                target.to_string(),
-            ],
-            Target::Tcp { .. } => vec![
-                self.exe.to_string_lossy().into_owned(),
-                "probe".into(),
-                "--timeout".into(),
-                crate::duration::format(self.cfg.health.timeout),
-                target.to_string(),
-            ],
-        };
-        let cargv: Result<Vec<CString>, _> =
-            argv.iter().map(|a| CString::new(a.as_bytes())).collect();
-        let Ok(cargv) = cargv else {
-            checker.start_failed(now);
-            return;
-        };
-        let mut plan = self.template.plan(vec![cargv[0].clone()], cargv);
+        let mut plan = self.template.plan(vec![argv[0].clone()], argv.clone());
         // The check's output is kept for the log lines that matter (a change of health), not
         // copied to the container's log at every interval.
         let pipe = sys::pipe_nonblocking_read().ok();
@@ -666,16 +690,8 @@ impl Supervisor<'_> {
                 checker.started(pid, now);
                 self.check_output = pipe.map(|(rd, _)| rd);
             }
-            Err(SpawnError::Os(e)) => {
+            Err(e) => {
                 warn!("cannot start the app check: {e}");
-                checker.start_failed(now);
-            }
-            Err(SpawnError::Step(step, errno)) => {
-                warn!(
-                    "cannot start the app check: cannot {}: {}",
-                    step.describe(),
-                    std::io::Error::from_raw_os_error(errno)
-                );
                 checker.start_failed(now);
             }
         }
@@ -767,11 +783,7 @@ impl Supervisor<'_> {
             );
             return;
         }
-        let target = if self.cfg.kill_process_group {
-            -self.main
-        } else {
-            self.main
-        };
+        let target = self.signal_target();
         match sys::kill(target, to) {
             Ok(()) => {
                 self.stats.forwarded[to as usize] += 1;
@@ -909,35 +921,12 @@ impl Supervisor<'_> {
                 self.swept = false;
                 self.killed = false;
                 self.children_left = true;
-                let h = &self.cfg.health;
-                if self.checker.is_some() {
-                    self.checker = Some(Checker::new(
-                        now,
-                        h.interval,
-                        h.timeout,
-                        h.retries,
-                        h.start_period,
-                    ));
-                }
+                self.checker = checker_for(self.cfg, now);
                 info!("restarted {:?} as pid {pid}", self.cfg.argv[0]);
             }
             Err(e) => {
-                let (code, why) = match e {
-                    SpawnError::Os(e) => (EXIT_SETUP, e.to_string()),
-                    SpawnError::Step(step, errno) => (
-                        match (step, errno) {
-                            (sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
-                            (sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
-                            _ => EXIT_SETUP,
-                        },
-                        format!(
-                            "cannot {}: {}",
-                            step.describe(),
-                            std::io::Error::from_raw_os_error(errno)
-                        ),
-                    ),
-                };
-                error!("restart of {:?} failed: {why}", self.cfg.argv[0]);
+                let code = e.exit_code();
+                error!("restart of {:?} failed: {e}", self.cfg.argv[0]);
                 self.last_code = Some(code);
                 self.started = now;
                 self.schedule_restart(code, "the restart failed");
@@ -977,17 +966,22 @@ impl Supervisor<'_> {
             crate::duration::format(self.cfg.grace)
         );
         if let Some(sig) = self.cfg.rewritten(libc::SIGTERM) {
-            let target = if self.cfg.kill_process_group {
-                -self.main
-            } else {
-                self.main
-            };
-            let _ = sys::kill(target, sig);
+            let _ = sys::kill(self.signal_target(), sig);
+        }
+    }
+
+    /// The program, or its whole process group with -g.
+    fn signal_target(&self) -> i32 {
+        if self.cfg.kill_process_group {
+            -self.main
+        } else {
+            self.main
         }
     }
 
     fn checks_wanted(&self) -> bool {
-        self.running && !self.exiting && !self.shutdown && self.pending.is_none()
+        // (A shutdown always sets `exiting` too.)
+        self.running && !self.exiting && self.pending.is_none()
     }
 
     /// After the program is gone, whatever it left running gets SIGTERM once, and SIGKILL at the
