@@ -26,9 +26,10 @@ mod common;
 mod engine;
 
 use common::USER;
+use common::{assert_fields, status_map};
 use engine::{
-    Container, Image, SharedHold, SharedImage, Stat, Suite, Tagged, TempDir, assert_fields,
-    assert_seccomp, docker_ok, eventually, parse_stat, processes, status_map, tests_dir,
+    Container, Image, SharedHold, SharedImage, Stat, Suite, Tagged, TempDir, assert_seccomp,
+    docker_ok, eventually, parse_stat, processes, tests_dir,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

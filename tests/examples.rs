@@ -19,9 +19,10 @@ mod common;
 #[path = "docker/engine.rs"]
 mod engine;
 
+use common::{assert_fields, status_map};
 use engine::{
-    Container, Image, Out, Suite, TempDir, assert_fields, assert_seccomp, docker_ok, eventually,
-    processes, repo_dir, run_bounded, skip_or_fail, status_map, tests_dir,
+    Container, Image, Out, Suite, TempDir, assert_seccomp, docker_ok, eventually, processes,
+    repo_dir, run_bounded, skip_or_fail, tests_dir,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

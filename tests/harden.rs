@@ -25,18 +25,6 @@ struct Seen {
 
 const DUMP: &str = "cat /proc/self/status; echo ===; cat /proc/1/status; echo ===; cat /proc/self/limits; echo ===; cat /proc/1/limits";
 
-fn status_map(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect()
-}
-
 fn seen(args: &[&str]) -> Seen {
     let out = run_as(args, DUMP);
     let parts: Vec<&str> = out.stdout.split("===\n").collect();
@@ -47,12 +35,6 @@ fn seen(args: &[&str]) -> Seen {
         program_limits: parts[2].to_string(),
         pid1_limits: parts[3].to_string(),
         out,
-    }
-}
-
-fn assert_fields(who: &str, status: &HashMap<String, String>, want: &[(&str, &str)]) {
-    for (k, v) in want {
-        assert_eq!(status.get(*k).map(String::as_str), Some(*v), "{who} {k}");
     }
 }
 

@@ -230,3 +230,31 @@ pub fn count_in_namespace(pid1: i32, argv: &[&str]) -> usize {
         .filter(|p| read(Path::new(&format!("/proc/{p}/cmdline"))) == want)
         .count()
 }
+
+/// A /proc/PID/status text as field -> value, whitespace in values collapsed to one space.
+pub fn status_map(text: &str) -> std::collections::HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| {
+            (
+                k.trim().to_string(),
+                v.split_whitespace().collect::<Vec<_>>().join(" "),
+            )
+        })
+        .collect()
+}
+
+/// Asserts each (field, value) of `want` in a [`status_map`].
+pub fn assert_fields(
+    who: &str,
+    status: &std::collections::HashMap<String, String>,
+    want: &[(&str, &str)],
+) {
+    for (k, v) in want {
+        assert_eq!(
+            status.get(*k).map(String::as_str),
+            Some(*v),
+            "{who}: {k} in {status:?}"
+        );
+    }
+}

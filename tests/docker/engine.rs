@@ -573,32 +573,10 @@ impl Drop for Container {
 // Reading /proc inside the container.
 
 /// The `Key: value` lines of a /proc/PID/status, values with single spaces.
-pub fn status_map(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| {
-            (
-                k.trim().to_string(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect()
-}
-
-pub fn assert_fields(who: &str, status: &HashMap<String, String>, want: &[(&str, &str)]) {
-    for (k, v) in want {
-        assert_eq!(
-            status.get(*k).map(String::as_str),
-            Some(*v),
-            "{who}: {k} in {status:?}"
-        );
-    }
-}
-
 /// Seccomp in filter mode with at least `min` filters stacked (Docker's own is one of them unless
 /// the container runs `--security-opt seccomp=unconfined`).
 pub fn assert_seccomp(who: &str, status: &HashMap<String, String>, min: u32) {
-    assert_fields(who, status, &[("Seccomp", "2")]);
+    crate::common::assert_fields(who, status, &[("Seccomp", "2")]);
     let filters: u32 = status
         .get("Seccomp_filters")
         .and_then(|v| v.parse().ok())
