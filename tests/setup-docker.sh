@@ -30,7 +30,23 @@ if docker info >/dev/null 2>&1; then
   exit 0
 fi
 
+# A pid file left behind by an engine that did not stop cleanly (a machine restored from a snapshot,
+# a session killed mid-run) names a pid that a new process may now hold. dockerd then "finds" that
+# process, waits for a containerd socket that never comes and gives up: remove every pid file whose
+# process is not the program that wrote it.
+stale_pidfile() {  # FILE PROGRAM
+  local pid
+  [ -f "$1" ] || return 0
+  pid=$(cat "$1" 2>/dev/null || true)
+  if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != "$2" ]; then
+    echo "setup-docker: removing stale $1 (pid '${pid}' is not a running $2)"
+    rm -f "$1"
+  fi
+}
+
 if ! pidof dockerd >/dev/null; then
+  stale_pidfile /run/docker.pid dockerd
+  stale_pidfile /run/docker/containerd/containerd.pid containerd
   echo "setup-docker: starting dockerd (no bridge, no iptables), log in $LOG"
   # setsid: the engine must outlive this script and the shell that ran it.
   setsid /usr/sbin/dockerd --bridge=none --iptables=false --ip6tables=false \
@@ -45,5 +61,5 @@ for _ in $(seq "$((WAIT_SECS * 2))"); do
   sleep 0.5
 done
 echo "setup-docker: no answer from dockerd after ${WAIT_SECS}s; the end of $LOG:" >&2
-tail -n 20 "$LOG" >&2 || true
+grep -v "module=grpc" "$LOG" | tail -n 20 >&2 || true
 exit 1
