@@ -268,17 +268,15 @@ fn check_argv(cfg: &RunConfig) -> Result<Option<Vec<CString>>, SetupError> {
         .map(Some)
 }
 
-/// Forks and waits for the child's exec: the pid once it runs PROGRAM, or why it could not.
+/// Starts the child and waits for its exec: the pid once it runs PROGRAM, or why it could not.
 fn spawn_checked(plan: &mut sys::ChildPlan) -> Result<i32, SpawnError> {
-    let (pid, report) = sys::spawn(plan).map_err(SpawnError::Os)?;
-    match sys::read_child_report(report) {
-        Ok(None) => Ok(pid),
-        Ok(Some((step, errno))) => {
-            // The child is gone or going; reap it so that no zombie outlives us.
+    match sys::spawn(plan).map_err(SpawnError::Os)? {
+        (pid, None) => Ok(pid),
+        (pid, Some((step, errno))) => {
+            // The child has exited; reap it so that no zombie outlives us.
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
             Err(SpawnError::Step(step, errno))
         }
-        Err(e) => Err(SpawnError::Os(e)),
     }
 }
 

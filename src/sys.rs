@@ -1,17 +1,18 @@
 //! Every `unsafe` call of pidguard lives here, each with its reason.
 //!
 //! Two kinds of code are here. Thin wrappers for calls that `nix` does not cover the way PID 1 needs
-//! (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw descriptors; `fork`). And
-//! [`exec_child`], the code that runs in the child between `fork` and `execve`: there, only
-//! async-signal-safe calls are allowed (no allocation, no locks, no logging, see signal-safety(7)),
-//! because the parent may have been in the middle of `malloc` when it forked. Everything the child needs
-//! is therefore computed before the fork into a [`ChildPlan`] of plain data and raw pointers, and the
-//! child reports a failing step through a close-on-exec pipe as two integers.
+//! (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw descriptors; `clone`).
+//! And [`exec_child`], the code that runs in the child between `clone` and `execve`. The child shares
+//! PID 1's memory (`CLONE_VM`, as in posix_spawn) while PID 1 sleeps, so it must not allocate, take a
+//! lock or log (see signal-safety(7)): it would change PID 1's heap under its feet. Everything the
+//! child needs is therefore computed before into a [`ChildPlan`] of plain data and raw pointers, and
+//! the child reports a failing step as two integers in memory PID 1 reads once the child is gone.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 use libc::{c_char, c_int};
 
@@ -180,7 +181,7 @@ pub fn isatty(fd: RawFd) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
-/// Identity and privilege steps for the child, all resolved before the fork.
+/// Identity and privilege steps, all resolved before they are applied.
 #[derive(Debug, Clone, Default)]
 pub struct Privileges {
     /// Switch to these ids (setgroups, setresgid, setresuid); `None` keeps the current ones.
@@ -207,7 +208,7 @@ pub struct Ids {
     pub switch: bool,
 }
 
-/// Everything the child does between fork and exec, as plain data built before the fork.
+/// Everything the child does between clone and exec, as plain data built before the clone.
 pub struct ChildPlan {
     /// Paths to try in order, as execvp would (PATH already searched).
     pub paths: Vec<CString>,
@@ -299,7 +300,7 @@ impl ChildPlan {
         }
     }
 
-    /// Builds the pointer arrays; must run in the parent, right before fork.
+    /// Builds the pointer arrays; must run in the parent, right before the clone.
     fn seal(&mut self) {
         self.argv_ptrs = self
             .argv
@@ -316,50 +317,83 @@ impl ChildPlan {
     }
 }
 
-/// Forks; the child applies the plan and execs. Returns the child's pid, and the read end of the
-/// error pipe: it reads EOF once exec succeeded, or a failing step and errno.
-pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, OwnedFd)> {
-    plan.seal();
-    let (rd, wr) = pipe_cloexec()?;
-    // SAFETY: after fork the child only runs exec_child, which uses async-signal-safe calls on data
-    // prepared before the fork and never returns. PID 1 is single-threaded, so no lock is held by
-    // another thread at the time of the fork.
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(io::Error::last_os_error()),
-        0 => exec_child(plan, wr.as_raw_fd()),
-        pid => Ok((pid, rd)),
-    }
+/// Why the child did not reach the program: written by the child into memory it shares with the
+/// parent (`CLONE_VM`), read by the parent once `clone` returns. Zero step: exec succeeded.
+#[derive(Default)]
+struct Report {
+    step: AtomicU32,
+    errno: AtomicI32,
 }
 
-/// Reads the child's report: `None` when exec succeeded, or the failing step and errno.
-pub fn read_child_report(rd: OwnedFd) -> io::Result<Option<(Step, i32)>> {
-    let mut buf = [0u8; 8];
-    let mut got = 0;
-    while got < buf.len() {
-        // SAFETY: reading into the unfilled tail of a local buffer.
-        let n = unsafe {
-            libc::read(
-                rd.as_raw_fd(),
-                buf[got..].as_mut_ptr().cast(),
-                buf.len() - got,
+struct ChildArgs<'a> {
+    plan: &'a ChildPlan,
+    report: &'a Report,
+}
+
+/// The child's stack: it runs on memory of its own while the parent is suspended, with a
+/// PROT_NONE page below it so that an overflow faults instead of writing into the parent's heap.
+const CHILD_STACK: usize = 64 * 1024;
+const GUARD: usize = 4096;
+
+/// Starts the program the way posix_spawn(3) does: `clone(CLONE_VM | CLONE_VFORK)`, so that the
+/// parent's memory is neither copied nor write-protected (a `fork` would copy PID 1's page tables
+/// and then take a copy-on-write fault for every page PID 1 touches until the child execs), and the
+/// parent sleeps until the child has called `execve` or exited. Returns the child's pid and, when it
+/// did not get to run the program, the failing step and errno (the child has then exited with 125,
+/// 126 or 127 and still has to be reaped).
+pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
+    plan.seal();
+    let report = Report::default();
+    let args = ChildArgs {
+        plan,
+        report: &report,
+    };
+    // SAFETY: a fresh anonymous mapping, unmapped below on every path.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            GUARD + CHILD_STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the guard page is the lowest page of the mapping made above; the stack grows down
+    // from its top end. While the child runs, the parent is suspended (CLONE_VFORK), so `args`,
+    // `report` and the plan stay alive and unchanged, and the only memory the child writes is its
+    // own stack and `report` (exec_child allocates nothing). Without CLONE_SIGHAND the child has
+    // its own signal dispositions, so its sigaction calls leave PID 1's alone.
+    let pid = unsafe {
+        let pid = if libc::mprotect(stack, GUARD, libc::PROT_NONE) == -1 {
+            -1
+        } else {
+            libc::clone(
+                child_main,
+                stack.cast::<u8>().add(GUARD + CHILD_STACK).cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                (&args as *const ChildArgs).cast_mut().cast(),
             )
         };
-        match n {
-            0 => break,
-            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => continue,
-            -1 => return Err(io::Error::last_os_error()),
-            n => got += n as usize,
+        let err = io::Error::last_os_error();
+        libc::munmap(stack, GUARD + CHILD_STACK);
+        if pid == -1 {
+            return Err(err);
         }
-    }
-    if got == 0 {
-        return Ok(None);
-    }
-    let step = u32::from_ne_bytes(buf[..4].try_into().expect("4 bytes"));
-    let errno = i32::from_ne_bytes(buf[4..].try_into().expect("4 bytes"));
-    let step =
-        Step::from_code(step).ok_or_else(|| io::Error::other("garbled report from the child"))?;
-    Ok(Some((step, errno)))
+        pid
+    };
+    let failed = Step::from_code(report.step.load(Ordering::SeqCst))
+        .map(|step| (step, report.errno.load(Ordering::SeqCst)));
+    Ok((pid, failed))
+}
+
+extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {
+    // SAFETY: `arg` is the ChildArgs that spawn() keeps alive until this child has exec'd or exited.
+    let args = unsafe { &*(arg as *const ChildArgs) };
+    exec_child(args.plan, args.report)
 }
 
 // Kernel ABI constants that libc does not export for every target.
@@ -476,8 +510,8 @@ fn capset(effective: u64, permitted: u64, inheritable: u64) -> c_int {
 }
 
 /// Applies the privilege drop to the calling thread, in the order runc and youki use. PID 1 calls it
-/// on itself (single-threaded) before it forks the program. Only syscalls on prepared data, so it would
-/// also be safe between fork and exec. Returns the failing step and errno.
+/// on itself (single-threaded) before it starts the program. Only syscalls on prepared data, so it
+/// would also be safe between clone and exec. Returns the failing step and errno.
 ///
 /// Order and why (capabilities(7), prctl(2), runc libcontainer/init_linux.go `finalizeNamespace`):
 /// 1. PR_SET_KEEPCAPS, so that the permitted set survives setresuid to a non-zero uid.
@@ -608,16 +642,14 @@ pub fn install_filters(filters: &[Vec<libc::sock_filter>]) -> Result<(), i32> {
     Ok(())
 }
 
-/// The child after fork: applies the plan and execs. Never returns.
-fn exec_child(plan: &ChildPlan, report: RawFd) -> ! {
+/// The child after clone: applies the plan and execs. Never returns.
+fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
     let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(0);
     let die = |step: Step, err: i32| -> ! {
-        let mut buf = [0u8; 8];
-        buf[..4].copy_from_slice(&(step as u32).to_ne_bytes());
-        buf[4..].copy_from_slice(&err.to_ne_bytes());
-        // SAFETY: write and _exit are async-signal-safe; buf is a local array.
+        report.errno.store(err, Ordering::SeqCst);
+        report.step.store(step as u32, Ordering::SeqCst);
+        // SAFETY: _exit is async-signal-safe and ends only this child (its own thread group).
         unsafe {
-            libc::write(report, buf.as_ptr().cast(), buf.len());
             let code = match (step, err) {
                 (Step::Exec, libc::ENOENT) => 127,
                 (Step::Exec, _) => 126,
