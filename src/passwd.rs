@@ -144,22 +144,31 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// One line of `/etc/passwd`: `name:password:uid:gid:gecos:home:shell`.
+/// One line of `/etc/passwd`: `name:password:uid:gid:gecos:home:shell`, borrowed from the file's
+/// text (PID 1 reads these files at every start: parsing them allocates nothing per line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswdEntry {
-    pub name: String,
+pub struct PasswdEntry<'a> {
+    pub name: &'a str,
     pub uid: u32,
     pub gid: u32,
-    pub home: String,
-    pub shell: String,
+    pub home: &'a str,
+    pub shell: &'a str,
 }
 
 /// One line of `/etc/group`: `name:password:gid:member,member,...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupEntry {
-    pub name: String,
+pub struct GroupEntry<'a> {
+    pub name: &'a str,
     pub gid: u32,
-    pub members: Vec<String>,
+    /// The member list as written; [`GroupEntry::members`] splits it.
+    member_list: &'a str,
+}
+
+impl<'a> GroupEntry<'a> {
+    /// The members, without the empty ones of "a,,b" or a trailing ',' (glibc skips them too).
+    pub fn members(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.member_list.split(',').filter(|m| !m.is_empty())
+    }
 }
 
 /// A line the parser skipped, kept so that errors can point at it.
@@ -338,9 +347,9 @@ pub fn parse_groups_spec(text: &str) -> Result<GroupsSpec, Error> {
 
 /// Walks the meaningful lines of a database the way glibc's `files` backend does, handing each to
 /// `parse_line` with its 1-based number; a line it rejects is recorded as skipped.
-fn parse_db<T>(
-    text: &[u8],
-    parse_line: impl Fn(&str) -> Result<T, &'static str>,
+fn parse_db<'a, T>(
+    text: &'a [u8],
+    parse_line: impl Fn(&'a str) -> Result<T, &'static str>,
 ) -> Result<Db<T>, Error> {
     let mut db = Db {
         entries: Vec::new(),
@@ -392,67 +401,73 @@ fn check_db_name(name: &str) -> Result<(), &'static str> {
         // NIS compat entries; only the `compat` backend gives them a meaning, and we have no NIS.
         return Err("NIS compat entries (+/-) are not supported");
     }
-    if name
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
-    {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || c == ',';
+    let bad_ascii = |b: u8| b == b' ' || b.is_ascii_control() || b == b',';
+    let is_bad = if name.is_ascii() {
+        name.bytes().any(bad_ascii)
+    } else {
+        name.chars().any(bad)
+    };
+    if is_bad {
         return Err("the name contains spaces, control characters or ','");
     }
     Ok(())
 }
 
-fn parse_passwd_line(line: &str) -> Result<PasswdEntry, &'static str> {
-    let fields: Vec<&str> = line.splitn(8, ':').collect();
-    let [name, _password, uid, gid, _gecos, home, shell] = fields[..] else {
+/// Exactly `N` ':'-separated fields, or `None`.
+fn fields<const N: usize>(line: &str) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    let mut it = line.splitn(N + 1, ':');
+    for slot in &mut out {
+        *slot = it.next()?;
+    }
+    it.next().is_none().then_some(out)
+}
+
+fn parse_passwd_line(line: &str) -> Result<PasswdEntry<'_>, &'static str> {
+    let Some([name, _password, uid, gid, _gecos, home, shell]) = fields(line) else {
         return Err("expected 7 fields separated by ':'");
     };
     check_db_name(name)?;
     let uid = parse_id(uid).map_err(|_| "the uid is not a number from 0 to 4294967294")?;
     let gid = parse_id(gid).map_err(|_| "the gid is not a number from 0 to 4294967294")?;
     Ok(PasswdEntry {
-        name: name.to_string(),
+        name,
         uid,
         gid,
-        home: home.to_string(),
-        shell: shell.to_string(),
+        home,
+        shell,
     })
 }
 
-fn parse_group_line(line: &str) -> Result<GroupEntry, &'static str> {
-    let fields: Vec<&str> = line.splitn(5, ':').collect();
-    let [name, _password, gid, members] = fields[..] else {
+fn parse_group_line(line: &str) -> Result<GroupEntry<'_>, &'static str> {
+    let Some([name, _password, gid, member_list]) = fields(line) else {
         return Err("expected 4 fields separated by ':'");
     };
     check_db_name(name)?;
     let gid = parse_id(gid).map_err(|_| "the gid is not a number from 0 to 4294967294")?;
-    // Tolerate "a,,b" and a trailing ',': glibc skips empty members too.
-    let members = members
-        .split(',')
-        .filter(|m| !m.is_empty())
-        .map(str::to_string)
-        .collect();
     Ok(GroupEntry {
-        name: name.to_string(),
+        name,
         gid,
-        members,
+        member_list,
     })
 }
 
 /// Parses the contents of an `/etc/passwd`. Malformed lines are skipped and listed in [`Db::skipped`];
 /// the only error is a file with more than [`MAX_LINES`] lines.
-pub fn parse_passwd(text: &[u8]) -> Result<Db<PasswdEntry>, Error> {
+pub fn parse_passwd(text: &[u8]) -> Result<Db<PasswdEntry<'_>>, Error> {
     parse_db(text, parse_passwd_line)
 }
 
 /// Parses the contents of an `/etc/group`, with the same rules as [`parse_passwd`].
-pub fn parse_group(text: &[u8]) -> Result<Db<GroupEntry>, Error> {
+pub fn parse_group(text: &[u8]) -> Result<Db<GroupEntry<'_>>, Error> {
     parse_db(text, parse_group_line)
 }
 
 /// Turns a group word into a gid. `role` says what for, for the error.
 fn resolve_group(
     g: &NameOrId,
-    group: Option<&Db<GroupEntry>>,
+    group: Option<&Db<GroupEntry<'_>>>,
     role: &'static str,
 ) -> Result<u32, Error> {
     let name = match g {
@@ -479,8 +494,8 @@ fn resolve_group(
 pub fn resolve(
     spec: &UserSpec,
     groups: &GroupsSpec,
-    passwd: Option<&Db<PasswdEntry>>,
-    group: Option<&Db<GroupEntry>>,
+    passwd: Option<&Db<PasswdEntry<'_>>>,
+    group: Option<&Db<GroupEntry<'_>>>,
 ) -> Result<Identity, Error> {
     let entry = match &spec.user {
         NameOrId::Name(name) => {
@@ -518,7 +533,7 @@ pub fn resolve(
                 list.extend(
                     db.entries
                         .iter()
-                        .filter(|g| g.members.contains(&e.name))
+                        .filter(|g| g.members().any(|m| m == e.name))
                         .map(|g| g.gid),
                 );
             }
@@ -534,9 +549,9 @@ pub fn resolve(
         uid,
         gid,
         groups: list,
-        name: entry.map_or_else(|| uid.to_string(), |e| e.name.clone()),
+        name: entry.map_or_else(|| uid.to_string(), |e| e.name.to_string()),
         home: match entry {
-            Some(e) if !e.home.is_empty() => e.home.clone(),
+            Some(e) if !e.home.is_empty() => e.home.to_string(),
             _ => "/".to_string(),
         },
     })
@@ -553,7 +568,8 @@ pub fn read_db(path: &Path) -> Result<Option<Vec<u8>>, Error> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(read_err(err)),
     };
-    let mut bytes = Vec::new();
+    // Room for a usual file up front: one read(2) and the EOF, not a dozen doubling reads.
+    let mut bytes = Vec::with_capacity(16 * 1024);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(read_err)?;
@@ -567,12 +583,10 @@ pub fn read_db(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 
 /// Reads `root/etc/passwd` and `root/etc/group` and resolves `spec`. `root` is `/` in production.
 pub fn lookup(spec: &UserSpec, groups: &GroupsSpec, root: &Path) -> Result<Identity, Error> {
-    let passwd = read_db(&root.join("etc/passwd"))?
-        .map(|text| parse_passwd(&text))
-        .transpose()?;
-    let group = read_db(&root.join("etc/group"))?
-        .map(|text| parse_group(&text))
-        .transpose()?;
+    let passwd_text = read_db(&root.join("etc/passwd"))?;
+    let group_text = read_db(&root.join("etc/group"))?;
+    let passwd = passwd_text.as_deref().map(parse_passwd).transpose()?;
+    let group = group_text.as_deref().map(parse_group).transpose()?;
     resolve(spec, groups, passwd.as_ref(), group.as_ref())
 }
 
@@ -601,10 +615,10 @@ mod tests {
         video:x:44:web,,app,\n\
         nomembers:x:500:\n";
 
-    fn db_passwd(text: &str) -> Db<PasswdEntry> {
+    fn db_passwd(text: &str) -> Db<PasswdEntry<'_>> {
         parse_passwd(text.as_bytes()).unwrap()
     }
-    fn db_group(text: &str) -> Db<GroupEntry> {
+    fn db_group(text: &str) -> Db<GroupEntry<'_>> {
         parse_group(text.as_bytes()).unwrap()
     }
     fn user(s: &str) -> UserSpec {
@@ -638,11 +652,11 @@ mod tests {
         assert_eq!(
             db.entries[1],
             PasswdEntry {
-                name: "app".into(),
+                name: "app",
                 uid: 1000,
                 gid: 1000,
-                home: "/home/app".into(),
-                shell: "/bin/sh".into()
+                home: "/home/app",
+                shell: "/bin/sh"
             }
         );
     }
@@ -651,9 +665,10 @@ mod tests {
     fn parses_group_lines_with_sloppy_member_lists() {
         let db = db_group(GROUP);
         assert!(db.skipped.is_empty());
-        assert_eq!(db.entries[3].members, ["app", "web"]);
-        assert_eq!(db.entries[4].members, ["web", "app"]);
-        assert!(db.entries[5].members.is_empty());
+        let members = |i: usize| db.entries[i].members().collect::<Vec<_>>();
+        assert_eq!(members(3), ["app", "web"]);
+        assert_eq!(members(4), ["web", "app"]);
+        assert!(members(5).is_empty());
     }
 
     #[test]
@@ -682,7 +697,7 @@ mod tests {
             latin\xff:x:8:8::/:/bin/sh\n\
             also:x:9:9::/a:/bin/sh\n";
         let db = parse_passwd(bytes).unwrap();
-        let names: Vec<_> = db.entries.iter().map(|e| e.name.as_str()).collect();
+        let names: Vec<_> = db.entries.iter().map(|e| e.name).collect();
         assert_eq!(names, ["good", "also"]);
         let lines: Vec<_> = db.skipped.iter().map(|s| s.line).collect();
         assert_eq!(lines, [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);

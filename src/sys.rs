@@ -188,7 +188,7 @@ pub struct Privileges {
     pub ids: Option<Ids>,
     /// Capabilities to keep (bit n = capability n) in every set; all others are removed.
     pub keep_caps: u64,
-    /// Highest capability number the kernel knows (from /proc/sys/kernel/cap_last_cap).
+    /// Highest capability number the kernel knows (PR_CAPBSET_READ answers EINVAL above it).
     pub last_cap: u32,
     /// The bounding set before the drop: capabilities already missing need no PR_CAPBSET_DROP.
     pub bounding: u64,
@@ -431,7 +431,9 @@ pub struct CapState {
 }
 
 /// Reads every capability set: one capget for three of them, one prctl per known capability for
-/// the bounding and ambient sets (there is no bulk read for those).
+/// the bounding set, and for the ambient set only when it can be non-empty: the kernel keeps every
+/// ambient capability both permitted and inheritable (capabilities(7)), so with no capability in
+/// both, the ambient set is empty without asking.
 pub fn capabilities(last_cap: u32) -> io::Result<CapState> {
     let hdr = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
@@ -461,10 +463,14 @@ pub fn capabilities(last_cap: u32) -> io::Result<CapState> {
         bounding: 0,
         ambient: 0,
     };
+    let ambient_possible = state.permitted & state.inheritable;
     for cap in 0..=last_cap.min(63) {
         let c = cap as libc::c_ulong;
         if prctl(libc::PR_CAPBSET_READ, c)? == 1 {
             state.bounding |= 1 << cap;
+        }
+        if ambient_possible & (1 << cap) == 0 {
+            continue;
         }
         // SAFETY: integer arguments only.
         let amb = unsafe {

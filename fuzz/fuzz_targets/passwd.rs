@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     for db in [&group_db].into_iter().flatten().flatten() {
         for e in &db.entries {
             assert!(!e.name.is_empty() && !e.name.contains(':'));
-            assert!(e.members.iter().all(|m| !m.is_empty() && !m.contains(',')));
+            assert!(e.members().all(|m| !m.is_empty() && !m.contains(',')));
         }
     }
 
