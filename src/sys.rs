@@ -148,6 +148,21 @@ pub fn pdeath_signal() -> Option<i32> {
     (ret == 0).then_some(sig)
 }
 
+/// Accepts one connection as a non-blocking, close-on-exec socket: one accept4(2), where std's
+/// accept plus set_nonblocking would make two syscalls per connection.
+pub fn accept_nonblocking(listener: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: accept4 with null address pointers only returns a new descriptor, which we then own.
+    unsafe {
+        let fd = check(libc::accept4(
+            listener,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        ))?;
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];

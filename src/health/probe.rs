@@ -286,6 +286,9 @@ impl ureq::unversioned::resolver::Resolver for Resolved {
     }
 }
 
+/// ureq's input and output buffers, and so the largest response head a probe accepts.
+const PROBE_BUFFER: usize = 16 * 1024;
+
 fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
     let Some(url) = opts.target.as_ref().and_then(Target::url) else {
         return Err(Failure::Usage("internal: HTTP check without URL".into()));
@@ -296,8 +299,15 @@ fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
         .proxy(None)
         .timeout_global(Some(opts.timeout))
         .user_agent(concat!("pidguard-probe/", env!("CARGO_PKG_VERSION")))
-        .max_response_header_size(64 * 1024)
-        .input_buffer_size(64 * 1024)
+        // ureq zero-fills both buffers up front (128 KiB each by default): every 4 KiB page is a
+        // fault that a one-shot probe pays for at start-up, ~3.5 us each on this kind of VM. A
+        // request head is a few hundred bytes and a health response head rarely 1 KiB; 16 KiB
+        // still takes the 8 KiB header blocks many servers allow.
+        .max_response_header_size(PROBE_BUFFER)
+        // One page more than the limit: ureq notices a head over the limit only when the buffer
+        // holds more than the limit; with equal sizes it would just report "disconnected".
+        .input_buffer_size(PROBE_BUFFER + 4096)
+        .output_buffer_size(PROBE_BUFFER)
         .build();
     let agent = ureq::Agent::with_parts(
         config,
@@ -697,11 +707,30 @@ mod tests {
     }
 
     #[test]
+    fn response_heads_up_to_the_limit_pass_and_larger_ones_say_so() {
+        fn head_with(filler: usize) -> &'static [u8] {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nX-Filler: {}\r\nContent-Length: 2\r\n\r\nok",
+                "a".repeat(filler)
+            );
+            Box::leak(head.into_bytes().into_boxed_slice())
+        }
+        let (port, _rx) = serve(head_with(PROBE_BUFFER - 100), 1);
+        assert_eq!(
+            run(&opts(&[&format!("http://127.0.0.1:{port}/")]), ""),
+            Ok(())
+        );
+        let (port, _rx) = serve(head_with(PROBE_BUFFER + 100), 1);
+        let why = unhealthy(run(&opts(&[&format!("http://127.0.0.1:{port}/")]), ""));
+        assert!(why.contains("response header is too big"), "{why}");
+    }
+
+    #[test]
     fn http_and_tcp_down() {
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        // Port 1 (tcpmux): nothing listens there, and unlike a port freed by a dropped listener,
+        // the other tests' listeners cannot take it (ports are handed out from the ephemeral
+        // range, 32768 and up), so the connection is reliably refused.
+        let port = 1;
         let why = unhealthy(run(&opts(&[&format!("http://127.0.0.1:{port}/")]), ""));
         assert!(why.contains("refused"), "{why}");
         let why = unhealthy(run(&opts(&[&format!("tcp://127.0.0.1:{port}")]), ""));

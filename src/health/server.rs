@@ -93,19 +93,7 @@ pub enum Listener {
 
 impl Listener {
     fn accept(&self) -> io::Result<OwnedFd> {
-        // std accepts with SOCK_CLOEXEC; the stream is made non-blocking before it is kept.
-        match self {
-            Listener::Tcp(l) => {
-                let (s, _) = l.accept()?;
-                s.set_nonblocking(true)?;
-                Ok(s.into())
-            }
-            Listener::Unix(l) => {
-                let (s, _) = l.accept()?;
-                s.set_nonblocking(true)?;
-                Ok(s.into())
-            }
-        }
+        crate::sys::accept_nonblocking(self.raw())
     }
 
     fn raw(&self) -> RawFd {
@@ -305,7 +293,7 @@ impl Server {
             }
             let fd = listening.listener.raw();
             if fds.iter().any(|p| p.fd == fd && p.revents != 0) {
-                self.accept_from(l, now);
+                self.accept_from(l, now, state, metrics);
             }
         }
 
@@ -313,7 +301,7 @@ impl Server {
         self.conns.retain(|c| c.deadline > now);
     }
 
-    fn accept_from(&mut self, l: usize, now: Instant) {
+    fn accept_from(&mut self, l: usize, now: Instant, state: &State, metrics: &dyn Fn() -> String) {
         for _ in 0..MAX_ACCEPTS_PER_WAKE {
             match self.listeners[l].listener.accept() {
                 Ok(fd) => {
@@ -321,7 +309,7 @@ impl Server {
                         drop(fd);
                         continue;
                     }
-                    self.conns.push(Conn {
+                    let mut conn = Conn {
                         fd,
                         listener: l,
                         phase: Phase::Reading,
@@ -331,7 +319,12 @@ impl Server {
                         written: 0,
                         drained: 0,
                         linger: true,
-                    });
+                    };
+                    // A client usually sends its request right behind the handshake: answer it
+                    // now rather than after one more trip through poll() (EAGAIN costs one recv).
+                    if let Next::Keep = conn.on_event(now, state, self.metrics_enabled, metrics) {
+                        self.conns.push(conn);
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // The peer gave up between SYN and accept, or a signal arrived: try the next one.
