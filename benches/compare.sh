@@ -197,6 +197,16 @@ echo "1. start-up: INIT -- /bin/true (hyperfine -N; $START_ROUNDS rotated rounds
 ST_NAMES=(baseline "${NAMES[@]}")
 ST_CMDS=(/bin/true)
 for i in "${!NAMES[@]}"; do ST_CMDS+=("${PRE[i]} /bin/true"); done
+# Start-up only, two more rows: pidguard doing exactly tini's job (no hardening at all), and what a
+# Dockerfile runs today to start a non-root program (tini, then gosu), which `pidguard --user` replaces.
+ST_NAMES+=("pidguard --allow-root --seccomp unconfined")
+ST_CMDS+=("$PG --allow-root --seccomp unconfined -- /bin/true")
+if [[ -x /usr/bin/tini-static && -x /usr/sbin/gosu ]]; then
+    ST_NAMES+=("tini-static + gosu 65532")
+    ST_CMDS+=("/usr/bin/tini-static -- /usr/sbin/gosu 65532 /bin/true")
+else
+    echo "note: gosu not installed, the tini-static + gosu row is skipped" >&2
+fi
 for r in $(seq 0 $((START_ROUNDS - 1))); do
     HF_ARGS=(-N --warmup "$START_WARM" --runs "$START_RUNS" --style none)
     for k in "${!ST_NAMES[@]}"; do
@@ -216,7 +226,7 @@ get() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$WORK/start.tsv";
 BASE=$(get baseline 2) BASE_MED=$(get baseline 3)
 ANCHOR=$(get tini-static 2) ANCHOR_MED=$(get tini-static 3)
 ANCHOR_OV=$(awk -v a="$ANCHOR" -v b="$BASE" 'BEGIN { if (a != "") print a - b }')
-printf '%-24s %8s %8s %8s %9s %8s %8s %8s  %s\n' init "mean ms" "median" "stddev" "overhead" \
+printf '%-42s %8s %8s %8s %9s %8s %8s %8s  %s\n' init "mean ms" "median" "stddev" "overhead" \
     "ratio" "med.rat" "ovh.rat" "target: mean <= 1.0x tini-static"
 for n in "${ST_NAMES[@]}"; do
     m=$(get "$n" 2) med=$(get "$n" 3) sd=$(get "$n" 4)
@@ -230,7 +240,7 @@ for n in "${ST_NAMES[@]}"; do
         target "$v" "start-up, $n: ${mr} of tini-static (median $medr, overhead $orr)"
     fi
     awk -v n="$n" -v m="$m" -v med="$med" -v sd="$sd" -v ov="$ov" -v mr="$mr" -v medr="$medr" -v orr="$orr" -v v="$v" \
-        'BEGIN { printf "%-24s %8.3f %8.3f %8.3f %9s %8s %8s %8s  %s\n", n, m*1000, med*1000, sd*1000, ov, mr, medr, orr, v }'
+        'BEGIN { printf "%-42s %8.3f %8.3f %8.3f %9s %8s %8s %8s  %s\n", n, m*1000, med*1000, sd*1000, ov, mr, medr, orr, v }'
 done
 echo "(ms; overhead = mean - baseline mean; ratios vs tini-static: of means, of medians, of overheads)"
 hr
