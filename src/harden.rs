@@ -340,7 +340,7 @@ fn describe_caps(mask: u64) -> String {
     if mask == 0 {
         return "none".into();
     }
-    caps::all()
+    crate::limits::ALL_CAPS
         .into_iter()
         .filter(|c| mask & c.bitmask() != 0)
         .map(cap_name)

@@ -195,11 +195,54 @@ pub fn merge_rlimits(defaults: &[RlimitSpec], user: &[RlimitSpec]) -> Vec<Rlimit
     merged
 }
 
-/// All capabilities the `caps` crate knows, in kernel order.
+/// Every capability the `caps` crate knows, in kernel order (the same list as `caps::all()`, which
+/// returns a HashSet: that would bring hash-table code into the binary for a constant).
+pub const ALL_CAPS: [Capability; 41] = [
+    Capability::CAP_CHOWN,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_DAC_READ_SEARCH,
+    Capability::CAP_FOWNER,
+    Capability::CAP_FSETID,
+    Capability::CAP_KILL,
+    Capability::CAP_SETGID,
+    Capability::CAP_SETUID,
+    Capability::CAP_SETPCAP,
+    Capability::CAP_LINUX_IMMUTABLE,
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_NET_BROADCAST,
+    Capability::CAP_NET_ADMIN,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_IPC_LOCK,
+    Capability::CAP_IPC_OWNER,
+    Capability::CAP_SYS_MODULE,
+    Capability::CAP_SYS_RAWIO,
+    Capability::CAP_SYS_CHROOT,
+    Capability::CAP_SYS_PTRACE,
+    Capability::CAP_SYS_PACCT,
+    Capability::CAP_SYS_ADMIN,
+    Capability::CAP_SYS_BOOT,
+    Capability::CAP_SYS_NICE,
+    Capability::CAP_SYS_RESOURCE,
+    Capability::CAP_SYS_TIME,
+    Capability::CAP_SYS_TTY_CONFIG,
+    Capability::CAP_MKNOD,
+    Capability::CAP_LEASE,
+    Capability::CAP_AUDIT_WRITE,
+    Capability::CAP_AUDIT_CONTROL,
+    Capability::CAP_SETFCAP,
+    Capability::CAP_MAC_OVERRIDE,
+    Capability::CAP_MAC_ADMIN,
+    Capability::CAP_SYSLOG,
+    Capability::CAP_WAKE_ALARM,
+    Capability::CAP_BLOCK_SUSPEND,
+    Capability::CAP_AUDIT_READ,
+    Capability::CAP_PERFMON,
+    Capability::CAP_BPF,
+    Capability::CAP_CHECKPOINT_RESTORE,
+];
+
 fn known_caps() -> Vec<Capability> {
-    let mut all: Vec<Capability> = caps::all().into_iter().collect();
-    all.sort_by_key(Capability::index);
-    all
+    ALL_CAPS.to_vec()
 }
 
 /// Parses `NET_BIND_SERVICE,chown,CAP_KILL`. Duplicates are dropped, the order is kept. The empty

@@ -45,6 +45,20 @@ pub fn block_all_signals() -> io::Result<libc::sigset_t> {
     }
 }
 
+/// The calling thread's signal mask, unchanged.
+pub fn signal_mask() -> io::Result<libc::sigset_t> {
+    // SAFETY: with a null new set, sigprocmask only writes the current mask into `old`.
+    unsafe {
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        check(libc::sigprocmask(
+            libc::SIG_SETMASK,
+            std::ptr::null(),
+            &mut old,
+        ))?;
+        Ok(old)
+    }
+}
+
 /// A close-on-exec, non-blocking signalfd for every signal (they are all blocked).
 pub fn signalfd_all() -> io::Result<OwnedFd> {
     // SAFETY: as in block_all_signals; signalfd returns a new descriptor that we own from here on.
@@ -241,6 +255,8 @@ pub struct ChildPlan {
     pub filters: Vec<Vec<libc::sock_filter>>,
     /// Where the child's stdout and stderr go (app checks: a pipe PID 1 reads); `None` keeps ours.
     pub output: Option<RawFd>,
+    /// Where the child's stdin comes from (`pidguard probe`'s exec checks: /dev/null); `None` keeps ours.
+    pub input: Option<RawFd>,
 }
 
 /// The child's steps, reported through the pipe when one fails. Codes are stable within one binary.
@@ -277,7 +293,7 @@ impl Step {
     pub fn describe(self) -> &'static str {
         match self {
             Step::Setpgid => "create the program's process group (setpgid)",
-            Step::Output => "redirect the output (dup2)",
+            Step::Output => "redirect stdin, stdout or stderr (dup2)",
             Step::Keepcaps => "keep capabilities across the user switch (PR_SET_KEEPCAPS)",
             Step::Setgroups => "set the supplementary groups (setgroups)",
             Step::Setresgid => "switch group (setresgid)",
@@ -312,6 +328,7 @@ impl ChildPlan {
             foreground: false,
             filters: Vec::new(),
             output: None,
+            input: None,
         }
     }
 
@@ -689,6 +706,11 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
         // dup2 clears close-on-exec on the copies; the original closes at exec.
         if let Some(fd) = plan.output
             && (libc::dup2(fd, 1) == -1 || libc::dup2(fd, 2) == -1)
+        {
+            die(Step::Output, errno());
+        }
+        if let Some(fd) = plan.input
+            && libc::dup2(fd, 0) == -1
         {
             die(Step::Output, errno());
         }

@@ -251,7 +251,7 @@ const MILD_CAPS: u64 = 1 << 10; // CAP_NET_BIND_SERVICE
 const CAP_SYS_ADMIN: u64 = 1 << 21;
 
 fn cap_name(bit: u32) -> String {
-    caps::all()
+    crate::limits::ALL_CAPS
         .into_iter()
         .find(|c| c.index() as u32 == bit)
         .map(|c| c.to_string())
@@ -1002,7 +1002,7 @@ fn secrets(f: &Facts) -> Check {
         .filter(|n| parse::secret_like(n))
         .cloned()
         .collect();
-    names.sort();
+    names.sort_unstable();
     if names.is_empty() {
         pass(
             ID,

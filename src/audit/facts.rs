@@ -267,7 +267,7 @@ pub fn gather_files(read: Reader, pid: u32) -> Facts {
         .into_iter()
         .filter(|n| engine_socket_name(n))
         .collect();
-    listeners.sort();
+    listeners.sort_unstable();
     listeners.dedup();
     listeners.truncate(MAX_FOUND);
     f.engine_listeners = listeners;
@@ -369,7 +369,7 @@ fn writable(mounts: &[Mount]) -> Vec<String> {
         .filter(|p| nix::unistd::access(*p, nix::unistd::AccessFlags::W_OK).is_ok())
         .map(str::to_string)
         .collect();
-    out.sort();
+    out.sort_unstable();
     out.dedup();
     out
 }
@@ -390,7 +390,7 @@ fn devices(dir: &Path) -> Fallible<Devices> {
             }
         }
     }
-    d.block_names.sort();
+    d.block_names.sort_unstable();
     Ok(d)
 }
 
@@ -502,7 +502,7 @@ pub fn walk(root: &Path, mounts: &[Mount]) -> Walk {
             break;
         }
     }
-    found.sort();
+    found.sort_unstable();
     w.found = found;
     w
 }

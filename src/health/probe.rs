@@ -20,22 +20,23 @@
 //! Proxies from the environment are ignored (a check is about this container, not the way out) and
 //! redirects are not followed (a 3xx is an answer, judged by `--expect`, as Kubernetes does).
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::fmt;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
 
 use super::hosts;
 use super::target::{self, Expect, Target};
-use crate::duration;
+use crate::{duration, sys};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most `--header` options.
@@ -491,41 +492,72 @@ pub fn parse_status_response(buf: &[u8]) -> Option<(u16, String)> {
 
 fn check_exec(argv: &[String], timeout: Duration, deadline: Instant) -> Result<(), Failure> {
     let shown = format!("exec:{}", argv.join(","));
-    let mut child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        // Its own group, so that on timeout whatever it started dies with it.
-        .process_group(0)
-        .spawn()
-        .map_err(|e| Failure::Unhealthy(format!("cannot run {}: {e}", argv[0])))?;
+    let cannot_run = |why: String| Failure::Unhealthy(format!("cannot run {}: {why}", argv[0]));
+    let pid = spawn_exec(argv).map_err(cannot_run)?;
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                return if status.success() {
-                    Ok(())
-                } else if let Some(code) = status.code() {
-                    Err(Failure::Unhealthy(format!("{shown} exited with {code}")))
-                } else {
-                    let sig = status.signal().unwrap_or(0);
-                    Err(Failure::Unhealthy(format!(
-                        "{shown} was killed by signal {sig}"
-                    )))
-                };
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, 0)) => return Ok(()),
+            Ok(WaitStatus::Exited(_, code)) => {
+                return Err(Failure::Unhealthy(format!("{shown} exited with {code}")));
             }
-            Ok(None) => {}
+            Ok(WaitStatus::Signaled(_, sig, _)) => {
+                return Err(Failure::Unhealthy(format!(
+                    "{shown} was killed by signal {}",
+                    sig as i32
+                )));
+            }
+            Ok(_) => {}
             Err(e) => {
                 return Err(Failure::Unhealthy(format!("cannot wait for {shown}: {e}")));
             }
         }
         if remaining(deadline).is_none() {
-            kill_group(child.id());
-            let _ = child.wait();
+            kill_group(pid.as_raw() as u32);
+            let _ = waitpid(pid, None);
             return Err(Failure::Unhealthy(format!(
                 "{shown} did not finish within {}",
                 secs(timeout)
             )));
         }
         std::thread::sleep(RETRY_STEP);
+    }
+}
+
+/// Starts an exec check the way PID 1 starts programs (`sys::spawn`): in a process group of its
+/// own, so that on timeout whatever it started dies with it; stdin from /dev/null; our environment
+/// and signal mask. Not `std::process::Command`, whose machinery would add 40 KB to the binary for
+/// this one call.
+fn spawn_exec(argv: &[String]) -> Result<Pid, String> {
+    let cstring =
+        |s: &[u8]| CString::new(s).map_err(|_| "an argument contains a NUL byte".to_string());
+    // Exec targets are absolute paths (checked when parsed): no PATH search.
+    let paths = vec![cstring(argv[0].as_bytes())?];
+    let args = argv
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envp = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            cstring(kv.as_bytes())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mask = sys::signal_mask().map_err(|e| e.to_string())?;
+    let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
+    let mut plan = sys::ChildPlan::new(paths, args, envp, mask);
+    plan.input = Some(null.as_raw_fd());
+    match sys::spawn(&mut plan).map_err(|e| e.to_string())? {
+        (pid, None) => Ok(Pid::from_raw(pid)),
+        (pid, Some((step, errno))) => {
+            let _ = waitpid(Pid::from_raw(pid), None);
+            let err = std::io::Error::from_raw_os_error(errno);
+            Err(match step {
+                sys::Step::Exec => err.to_string(),
+                step => format!("cannot {}: {err}", step.describe()),
+            })
+        }
     }
 }
 

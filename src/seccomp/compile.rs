@@ -48,8 +48,6 @@
 //! kernel returns the most severe result of all of them, which makes mixed actions hard to get
 //! right, and every extra filter costs every syscall another run.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
 use seccompiler::{BpfProgram, sock_filter};
 
 use super::Error;
@@ -259,13 +257,69 @@ struct SyscallPlan {
     when: Option<Vec<Vec<Arg>>>,
 }
 
+/// A map from syscall number, kept as a vector sorted by number. The few hundred entries here do not
+/// need a tree, and std's BTreeMap and HashMap code would add some 15 KB to the binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NrMap<V>(Vec<(u32, V)>);
+
+impl<V> Default for NrMap<V> {
+    fn default() -> Self {
+        NrMap(Vec::new())
+    }
+}
+
+impl<V> NrMap<V> {
+    #[cfg(test)]
+    fn get(&self, nr: &u32) -> Option<&V> {
+        let i = self.0.binary_search_by_key(nr, |(k, _)| *k).ok()?;
+        Some(&self.0[i].1)
+    }
+
+    fn get_mut(&mut self, nr: &u32) -> Option<&mut V> {
+        let i = self.0.binary_search_by_key(nr, |(k, _)| *k).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn insert(&mut self, nr: u32, v: V) {
+        match self.0.binary_search_by_key(&nr, |(k, _)| *k) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (nr, v)),
+        }
+    }
+
+    fn remove(&mut self, nr: &u32) {
+        if let Ok(i) = self.0.binary_search_by_key(nr, |(k, _)| *k) {
+            self.0.remove(i);
+        }
+    }
+
+    /// In increasing number order.
+    fn iter(&self) -> impl Iterator<Item = (&u32, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    #[cfg(test)]
+    fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    #[cfg(test)]
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+}
+
 /// The resolved profile: what the BPF program must compute.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Plan {
     default: u32,
     /// Numbers above this (and below the x32 range) answer ENOSYS.
     enosys_above: Option<u32>,
-    syscalls: BTreeMap<u32, SyscallPlan>,
+    syscalls: NrMap<SyscallPlan>,
     skipped: Vec<String>,
 }
 
@@ -284,9 +338,18 @@ fn alternatives(args: &[Arg]) -> Vec<Vec<Arg>> {
 }
 
 fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Error> {
+    if super::syscalls::table(target.arch).is_none() {
+        // Without its table every name would be "unknown" and the filter would deny everything.
+        return Err(Error::Compile {
+            why: format!(
+                "this build has no syscall table for {} (build with the feature all-arches)",
+                target.arch.docker_name()
+            ),
+        });
+    }
     let default = ret_value(p.default_action, p.default_errno_ret);
-    let mut syscalls: BTreeMap<u32, SyscallPlan> = BTreeMap::new();
-    let mut skipped = BTreeSet::new();
+    let mut syscalls: NrMap<SyscallPlan> = NrMap::default();
+    let mut skipped: Vec<String> = Vec::new();
     let mut largest: Option<u32> = None;
     let arch = target.arch;
 
@@ -294,7 +357,7 @@ fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Erro
         let ret = ret_value(rule.action, rule.errno_ret);
         for name in &rule.names {
             let Some(nr) = arch.syscall_number(name) else {
-                skipped.insert(name.clone());
+                skipped.push(name.clone());
                 continue;
             };
             largest = largest.max(Some(nr));
@@ -337,7 +400,7 @@ fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Erro
 
     for name in extra_allow {
         let Some(nr) = arch.syscall_number(name) else {
-            skipped.insert(name.to_string());
+            skipped.push(name.to_string());
             continue;
         };
         largest = largest.max(Some(nr));
@@ -375,11 +438,13 @@ fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Erro
     } else {
         largest
     };
+    skipped.sort_unstable();
+    skipped.dedup();
     Ok(Plan {
         default,
         enosys_above,
         syscalls,
-        skipped: skipped.into_iter().collect(),
+        skipped,
     })
 }
 
@@ -415,7 +480,8 @@ type Label = usize;
 #[derive(Default)]
 struct Asm {
     rev: Vec<sock_filter>,
-    shared_rets: HashMap<u32, Label>,
+    /// (return value, label), few: a linear search is all they need.
+    shared_rets: Vec<(u32, Label)>,
 }
 
 impl Asm {
@@ -434,11 +500,11 @@ impl Asm {
 
     /// A `ret k` shared by everyone who asks for the same `k`.
     fn shared_ret(&mut self, k: u32) -> Label {
-        if let Some(l) = self.shared_rets.get(&k) {
-            return *l;
+        if let Some(&(_, l)) = self.shared_rets.iter().find(|(r, _)| *r == k) {
+            return l;
         }
         let l = self.ret(k);
-        self.shared_rets.insert(k, l);
+        self.shared_rets.push((k, l));
         l
     }
 
@@ -566,14 +632,14 @@ fn generate(plan: &Plan, arch: Arch) -> Result<BpfProgram, Error> {
     let mut asm = Asm::default();
 
     // Argument blocks sit at the end, shared returns just before them, so the tree reaches both.
-    let mut targets: BTreeMap<u32, Label> = BTreeMap::new();
-    for (nr, sp) in &plan.syscalls {
+    let mut targets: NrMap<Label> = NrMap::default();
+    for (nr, sp) in plan.syscalls.iter() {
         if let Some(alts) = &sp.when {
             targets.insert(*nr, asm.block(alts, sp.ret, plan.default));
         }
     }
     let default = asm.shared_ret(plan.default);
-    for (nr, sp) in &plan.syscalls {
+    for (nr, sp) in plan.syscalls.iter() {
         if sp.when.is_none() {
             targets.insert(*nr, asm.shared_ret(sp.ret));
         }
@@ -590,7 +656,7 @@ fn generate(plan: &Plan, arch: Arch) -> Result<BpfProgram, Error> {
         }
     };
     let mut next = 0u32;
-    for (nr, target) in &targets {
+    for (nr, target) in targets.iter() {
         if *nr > next {
             add(next, default);
         }

@@ -368,7 +368,7 @@ impl Parser<'_> {
 /// O(n log n) for objects with many keys.
 fn check_unique_keys(members: &[(String, Value)], offsets: &[usize]) -> Result<(), JsonError> {
     let mut order: Vec<usize> = (0..members.len()).collect();
-    order.sort_by(|&a, &b| members[a].0.cmp(&members[b].0).then(a.cmp(&b)));
+    order.sort_unstable_by(|&a, &b| members[a].0.cmp(&members[b].0).then(a.cmp(&b)));
     let first_repeat = order
         .windows(2)
         .filter(|w| members[w[0]].0 == members[w[1]].0)
