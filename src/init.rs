@@ -94,7 +94,8 @@ impl ChildTemplate {
 /// Syscalls PID 1 itself needs on top of the program's profile, so that a strict custom profile
 /// cannot break reaping, forwarding, the health endpoint or starting checks. Docker's default allows
 /// all of them already. `seccomp` is here because every child PID 1 starts installs the program's
-/// filter before exec.
+/// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
+/// `dup2`/`dup3` and `ioctl` for what the child does before exec (output of app checks, tcsetpgrp).
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",
@@ -131,9 +132,13 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "shutdown",
     "pipe2",
     "mmap",
+    "mprotect",
     "munmap",
     "brk",
     "madvise",
+    "dup2",
+    "dup3",
+    "ioctl",
     "clock_gettime",
     "restart_syscall",
 ];
