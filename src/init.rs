@@ -224,7 +224,7 @@ impl SpawnError {
 impl std::fmt::Display for SpawnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SpawnError::Os(e) => write!(f, "cannot fork: {e}"),
+            SpawnError::Os(e) => write!(f, "cannot start a process: {e}"),
             SpawnError::Step(step, errno) => write!(
                 f,
                 "cannot {}: {}",

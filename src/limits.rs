@@ -315,6 +315,16 @@ pub fn parse_umask(text: &str) -> Result<u32, Error> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn all_caps_is_the_caps_crate_list_in_kernel_order() {
+        for (i, c) in ALL_CAPS.iter().enumerate() {
+            assert_eq!(usize::from(c.index()), i, "{c}");
+        }
+        let mut theirs: Vec<Capability> = caps::all().into_iter().collect();
+        theirs.sort_by_key(Capability::index);
+        assert_eq!(ALL_CAPS.to_vec(), theirs);
+    }
+
     fn rl(text: &str) -> RlimitSpec {
         parse_rlimit(text).unwrap()
     }

@@ -364,8 +364,17 @@ struct ChildArgs<'a> {
 
 /// The child's stack: it runs on memory of its own while the parent is suspended, with a
 /// PROT_NONE page below it so that an overflow faults instead of writing into the parent's heap.
+/// At least this much, in whole pages (arm64 kernels may use 16 or 64 KiB pages).
 const CHILD_STACK: usize = 64 * 1024;
-const GUARD: usize = 4096;
+
+fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system value.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(page)
+        .ok()
+        .filter(|&p| p > 0)
+        .unwrap_or(4096)
+}
 
 /// Starts the program the way posix_spawn(3) does: `clone(CLONE_VM | CLONE_VFORK)`, so that the
 /// parent's memory is neither copied nor write-protected (a `fork` would copy PID 1's page tables
@@ -373,6 +382,13 @@ const GUARD: usize = 4096;
 /// parent sleeps until the child has called `execve` or exited. Returns the child's pid and, when it
 /// did not get to run the program, the failing step and errno (the child has then exited with 125,
 /// 126 or 127 and still has to be reaped).
+///
+/// The parent waits for the child's `execve`, as it did with fork and a close-on-exec report pipe: an
+/// exec that hangs (a binary on a dead network filesystem) holds PID 1 either way.
+///
+/// No signal handler can run in the child on PID 1's memory: pidguard installs none (its C `main`
+/// means std's start-up code, which would add a SIGSEGV handler, never runs; PID 1 blocks every
+/// signal and reads a signalfd; the probe keeps the default dispositions).
 pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
     plan.seal();
     let report = Report::default();
@@ -380,11 +396,14 @@ pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
         plan,
         report: &report,
     };
+    let page = page_size();
+    let guard = page;
+    let size = guard + CHILD_STACK.div_ceil(page) * page;
     // SAFETY: a fresh anonymous mapping, unmapped below on every path.
     let stack = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            GUARD + CHILD_STACK,
+            size,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
             -1,
@@ -400,18 +419,18 @@ pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
     // own stack and `report` (exec_child allocates nothing). Without CLONE_SIGHAND the child has
     // its own signal dispositions, so its sigaction calls leave PID 1's alone.
     let pid = unsafe {
-        let pid = if libc::mprotect(stack, GUARD, libc::PROT_NONE) == -1 {
+        let pid = if libc::mprotect(stack, guard, libc::PROT_NONE) == -1 {
             -1
         } else {
             libc::clone(
                 child_main,
-                stack.cast::<u8>().add(GUARD + CHILD_STACK).cast(),
+                stack.cast::<u8>().add(size).cast(),
                 libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
                 (&args as *const ChildArgs).cast_mut().cast(),
             )
         };
         let err = io::Error::last_os_error();
-        libc::munmap(stack, GUARD + CHILD_STACK);
+        libc::munmap(stack, size);
         if pid == -1 {
             return Err(err);
         }
@@ -703,14 +722,22 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
         if libc::setpgid(0, 0) == -1 {
             die(Step::Setpgid, errno());
         }
-        // dup2 clears close-on-exec on the copies; the original closes at exec.
+        // dup2 onto itself would keep close-on-exec (an fd opened while 0, 1 or 2 was closed got
+        // that very number): clear the flag instead.
+        let redirect = |fd: RawFd, to: RawFd| {
+            if fd == to {
+                libc::fcntl(fd, libc::F_SETFD, 0) != -1
+            } else {
+                libc::dup2(fd, to) != -1
+            }
+        };
         if let Some(fd) = plan.output
-            && (libc::dup2(fd, 1) == -1 || libc::dup2(fd, 2) == -1)
+            && !(redirect(fd, 1) && redirect(fd, 2))
         {
             die(Step::Output, errno());
         }
         if let Some(fd) = plan.input
-            && libc::dup2(fd, 0) == -1
+            && !redirect(fd, 0)
         {
             die(Step::Output, errno());
         }

@@ -301,6 +301,28 @@ fn probe_exit_codes_for_urls() {
 }
 
 #[test]
+fn probe_exec_checks_get_dev_null_as_stdin_even_when_the_probe_has_none() {
+    // Started with fd 0 closed, the probe's own /dev/null opens as fd 0, close-on-exec: the check
+    // must still find it there (a dup2 onto itself would keep the flag and leave fd 0 closed).
+    let check = "exec:/bin/sh,-c,test \"$(readlink /proc/$$/fd/0)\" = /dev/null";
+    for redirect in ["0<&-", "0</dev/zero"] {
+        let script = format!("exec {redirect} \"$0\" probe \"$1\"");
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &script])
+            .arg(pidguard())
+            .arg(check)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stdin {redirect}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn overdue_check_is_killed_with_its_whole_group() {
     let sock = socket_name("timeout");
     let dir = scratch("check-timeout");

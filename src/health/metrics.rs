@@ -247,8 +247,13 @@ fn number(v: f64) -> String {
             format!("{sign}{n}")
         };
     }
-    let micros = (a * 1e6).round() as u128;
-    let (whole, frac) = (micros / 1_000_000, micros % 1_000_000);
+    // Split first: the fraction of an f64 is exact, a * 1e6 would round away digits above 2^33.
+    let mut whole = a.trunc() as u128;
+    let mut frac = ((a - a.trunc()) * 1e6).round() as u128;
+    if frac == 1_000_000 {
+        whole += 1;
+        frac = 0;
+    }
     if frac == 0 {
         return if whole == 0 {
             "0".into()
@@ -472,7 +477,9 @@ process_start_time_seconds 1699999999.5
         assert_eq!(number(1_763_900_000.123_456), "1763900000.123456");
         assert_eq!(number(0.000_000_1), "0");
         // Whatever it prints parses back to the value, within a microsecond.
-        for v in [0.01, 1.5, 99.99, 1e9 + 0.25, 123_456.000_001] {
+        assert_eq!(number(1e12 + 0.25), "1000000000000.25");
+        assert_eq!(number(0.999_999_9), "1");
+        for v in [0.01, 1.5, 99.99, 1e9 + 0.25, 123_456.000_001, 1e13 - 0.5] {
             let back: f64 = number(v).parse().unwrap();
             assert!((back - v).abs() <= 1e-6, "{v} -> {back}");
         }

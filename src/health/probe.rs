@@ -513,6 +513,8 @@ fn check_exec(argv: &[String], timeout: Duration, deadline: Instant) -> Result<(
         }
         if remaining(deadline).is_none() {
             kill_group(pid.as_raw() as u32);
+            // Also the check itself, in case it left its group (setsid): the wait must not outlast it.
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(pid, None);
             return Err(Failure::Unhealthy(format!(
                 "{shown} did not finish within {}",
