@@ -44,22 +44,43 @@ stale_pidfile() {  # FILE PROGRAM
   fi
 }
 
-if ! pidof dockerd >/dev/null; then
+start_engine() {
   stale_pidfile /run/docker.pid dockerd
   stale_pidfile /run/docker/containerd/containerd.pid containerd
   echo "setup-docker: starting dockerd (no bridge, no iptables), log in $LOG"
   # setsid: the engine must outlive this script and the shell that ran it.
   setsid /usr/sbin/dockerd --bridge=none --iptables=false --ip6tables=false \
     >>"$LOG" 2>&1 </dev/null &
-fi
+}
 
-for _ in $(seq "$((WAIT_SECS * 2))"); do
-  if docker info >/dev/null 2>&1; then
-    echo "setup-docker: the Docker engine answers"
-    exit 0
-  fi
-  sleep 0.5
-done
-echo "setup-docker: no answer from dockerd after ${WAIT_SECS}s; the end of $LOG:" >&2
+wait_engine() {
+  for _ in $(seq "$((WAIT_SECS * 2))"); do
+    if docker info >/dev/null 2>&1; then
+      echo "setup-docker: the Docker engine answers"
+      return 0
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
+if ! pidof dockerd >/dev/null; then
+  start_engine
+fi
+wait_engine && exit 0
+
+# Once more from a clean slate: stop the engine that did not answer (and the containerd it started,
+# never a containerd of the host's own), remove what it left in /run, start again.
+echo "setup-docker: no answer from dockerd after ${WAIT_SECS}s; restarting it once. The end of $LOG:" >&2
+grep -v "module=grpc" "$LOG" | tail -n 10 >&2 || true
+pkill -x dockerd 2>/dev/null || true
+for _ in $(seq 40); do pidof dockerd >/dev/null || break; sleep 0.25; done
+pkill -9 -x dockerd 2>/dev/null || true
+pkill -f '^containerd --config /var/run/docker/containerd/containerd.toml' 2>/dev/null || true
+sleep 1
+rm -f /run/docker.pid /run/docker/containerd/containerd.pid
+start_engine
+wait_engine && exit 0
+echo "setup-docker: no answer from dockerd after a restart either; the end of $LOG:" >&2
 grep -v "module=grpc" "$LOG" | tail -n 20 >&2 || true
 exit 1
