@@ -1,5 +1,5 @@
 //! Hardening: identity, capabilities, no_new_privs, rlimits, umask — applied to PID 1 itself before the
-//! program is forked, so the program inherits all of it and PID 1 never holds more than the program.
+//! program is started, so the program inherits all of it and PID 1 never holds more than the program.
 //!
 //! tini, dumb-init and catatonit stay root with every capability for the life of the container. Here
 //! PID 1 first does what needs privilege (reading /etc/passwd, later binding a low health port), then
