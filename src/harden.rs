@@ -340,12 +340,7 @@ fn describe_caps(mask: u64) -> String {
     if mask == 0 {
         return "none".into();
     }
-    crate::limits::ALL_CAPS
-        .into_iter()
-        .filter(|c| mask & c.bitmask() != 0)
-        .map(cap_name)
-        .collect::<Vec<_>>()
-        .join(",")
+    crate::limits::cap_names(mask).join(",")
 }
 
 /// HOME, USER and LOGNAME for the program, when `--user` was given.

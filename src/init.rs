@@ -26,8 +26,9 @@ use crate::cli::{OnUnhealthy, RestartPolicy, RunConfig};
 use crate::health::metrics;
 use crate::health::server::{self, Server, State};
 use crate::health::target::Target;
+use crate::sys::{self, SpawnError};
 use crate::{debug, error, info, signals, trace, warn};
-use crate::{harden, health, seccomp, sys};
+use crate::{harden, health, seccomp};
 
 /// pidguard's own failure before the program started: 125 with a one-line reason.
 pub const EXIT_SETUP: i32 = 125;
@@ -205,11 +206,6 @@ fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
     })
 }
 
-enum SpawnError {
-    Os(std::io::Error),
-    Step(sys::Step, i32),
-}
-
 impl SpawnError {
     /// The `docker run` convention: 127 not found, 126 not executable, 125 pidguard's own failure.
     fn exit_code(&self) -> i32 {
@@ -217,20 +213,6 @@ impl SpawnError {
             SpawnError::Step(sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
             SpawnError::Step(sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
             _ => EXIT_SETUP,
-        }
-    }
-}
-
-impl std::fmt::Display for SpawnError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SpawnError::Os(e) => write!(f, "cannot start a process: {e}"),
-            SpawnError::Step(step, errno) => write!(
-                f,
-                "cannot {}: {}",
-                step.describe(),
-                std::io::Error::from_raw_os_error(*errno)
-            ),
         }
     }
 }
@@ -271,18 +253,6 @@ fn check_argv(cfg: &RunConfig) -> Result<Option<Vec<CString>>, SetupError> {
         .map(|a| cstring(a.as_bytes(), "--health-check"))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
-}
-
-/// Starts the child and waits for its exec: the pid once it runs PROGRAM, or why it could not.
-fn spawn_checked(plan: &mut sys::ChildPlan) -> Result<i32, SpawnError> {
-    match sys::spawn(plan).map_err(SpawnError::Os)? {
-        (pid, None) => Ok(pid),
-        (pid, Some((step, errno))) => {
-            // The child has exited; reap it so that no zombie outlives us.
-            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-            Err(SpawnError::Step(step, errno))
-        }
-    }
 }
 
 fn unix_now() -> f64 {
@@ -445,20 +415,16 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         .map(|a| cstring(a.as_bytes(), "an argument"))
         .collect::<Result<Vec<_>, _>>()?;
     let overrides = harden::env_overrides(&hardening);
-    let envp = std::env::vars_os()
-        .filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o))
-        .chain(
-            overrides
-                .iter()
-                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
-        )
-        .map(|(k, v)| {
-            let mut kv: OsString = k;
-            kv.push("=");
-            kv.push(v);
-            cstring(kv.as_bytes(), "an environment variable")
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let envp = sys::environ(
+        std::env::vars_os()
+            .filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o))
+            .chain(
+                overrides
+                    .iter()
+                    .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+            ),
+    )
+    .map_err(|_| SetupError::new(EXIT_SETUP, "an environment variable contains a NUL byte"))?;
 
     let template = ChildTemplate {
         envp,
@@ -470,7 +436,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
 
-    let main = match spawn_checked(&mut plan) {
+    let main = match sys::spawn(&mut plan) {
         Ok(pid) => pid,
         Err(e @ SpawnError::Step(sys::Step::Exec, errno)) => {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -687,7 +653,7 @@ impl Supervisor<'_> {
         // copied to the container's log at every interval.
         let pipe = sys::pipe_nonblocking_read().ok();
         plan.output = pipe.as_ref().map(|(_, wr)| wr.as_raw_fd());
-        match spawn_checked(&mut plan) {
+        match sys::spawn(&mut plan) {
             Ok(pid) => {
                 trace!("app check started as pid {pid}");
                 checker.started(pid, now);
@@ -913,7 +879,7 @@ impl Supervisor<'_> {
             .plan(self.program.0.clone(), self.program.1.clone());
         plan.foreground = self.foreground;
         let now = Instant::now();
-        match spawn_checked(&mut plan) {
+        match sys::spawn(&mut plan) {
             Ok(pid) => {
                 self.main = pid;
                 self.running = true;

@@ -241,10 +241,6 @@ pub const ALL_CAPS: [Capability; 41] = [
     Capability::CAP_CHECKPOINT_RESTORE,
 ];
 
-fn known_caps() -> Vec<Capability> {
-    ALL_CAPS.to_vec()
-}
-
 /// Parses `NET_BIND_SERVICE,chown,CAP_KILL`. Duplicates are dropped, the order is kept. The empty
 /// string is the empty list, so an inherited default can be cleared.
 pub fn parse_caps(text: &str) -> Result<Vec<Capability>, Error> {
@@ -273,7 +269,7 @@ pub fn parse_caps(text: &str) -> Result<Vec<Capability>, Error> {
             ));
         }
         let Ok(cap) = Capability::from_str(&format!("CAP_{short}")) else {
-            let known: Vec<String> = known_caps()
+            let known: Vec<String> = ALL_CAPS
                 .iter()
                 .map(|c| c.to_string().trim_start_matches("CAP_").to_string())
                 .collect();
@@ -292,6 +288,19 @@ pub fn parse_caps(text: &str) -> Result<Vec<Capability>, Error> {
 /// The capabilities as a kernel bit mask (bit n = capability n), as in `/proc/self/status`.
 pub fn cap_mask(caps: &[Capability]) -> u64 {
     caps.iter().fold(0, |mask, cap| mask | cap.bitmask())
+}
+
+/// The names of the capabilities in `mask`, in kernel order; a bit no known capability has is
+/// `cap N`.
+pub fn cap_names(mask: u64) -> Vec<String> {
+    (0..64usize)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| {
+            ALL_CAPS
+                .get(b)
+                .map_or_else(|| format!("cap {b}"), |c| c.to_string())
+        })
+        .collect()
 }
 
 /// Parses an octal umask: `027`, `0027`, `0`; at most `0777`.
@@ -440,7 +449,7 @@ mod tests {
             [Capability::CAP_CHOWN]
         );
         assert_eq!(parse_caps("").unwrap(), []);
-        for cap in known_caps() {
+        for cap in ALL_CAPS {
             assert_eq!(parse_caps(&cap.to_string()).unwrap(), [cap]);
         }
     }
@@ -477,7 +486,7 @@ mod tests {
         // CAP_CHOWN = 0, CAP_KILL = 5, CAP_NET_BIND_SERVICE = 10.
         let caps = parse_caps("CHOWN,KILL,NET_BIND_SERVICE").unwrap();
         assert_eq!(cap_mask(&caps), 0b100_0010_0001);
-        assert_eq!(cap_mask(&known_caps()), (1 << 41) - 1);
+        assert_eq!(cap_mask(&ALL_CAPS), (1 << 41) - 1);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
+use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -259,7 +260,23 @@ pub struct ChildPlan {
     pub input: Option<RawFd>,
 }
 
-/// The child's steps, reported through the pipe when one fails. Codes are stable within one binary.
+/// `KEY=VALUE` entries for a child's environment, the form `execve` takes. Fails on a NUL byte.
+pub fn environ<I>(vars: I) -> Result<Vec<CString>, std::ffi::NulError>
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    use std::os::unix::ffi::OsStringExt;
+    vars.into_iter()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            CString::new(kv.into_vec())
+        })
+        .collect()
+}
+
+/// The child's steps, reported to the parent when one fails. Codes are stable within one binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Step {
@@ -380,8 +397,8 @@ fn page_size() -> usize {
 /// parent's memory is neither copied nor write-protected (a `fork` would copy PID 1's page tables
 /// and then take a copy-on-write fault for every page PID 1 touches until the child execs), and the
 /// parent sleeps until the child has called `execve` or exited. Returns the child's pid and, when it
-/// did not get to run the program, the failing step and errno (the child has then exited with 125,
-/// 126 or 127 and still has to be reaped).
+/// did not get to run the program, the failing step and errno; that child has exited (125, 126 or
+/// 127) and is reaped here, so that no zombie outlives the failure.
 ///
 /// The parent waits for the child's `execve`, as it did with fork and a close-on-exec report pipe: an
 /// exec that hangs (a binary on a dead network filesystem) holds PID 1 either way.
@@ -389,7 +406,7 @@ fn page_size() -> usize {
 /// No signal handler can run in the child on PID 1's memory: pidguard installs none (its C `main`
 /// means std's start-up code, which would add a SIGSEGV handler, never runs; PID 1 blocks every
 /// signal and reads a signalfd; the probe keeps the default dispositions).
-pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
+pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
     plan.seal();
     let report = Report::default();
     let args = ChildArgs {
@@ -411,7 +428,7 @@ pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
         )
     };
     if stack == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
+        return Err(SpawnError::Os(io::Error::last_os_error()));
     }
     // SAFETY: the guard page is the lowest page of the mapping made above; the stack grows down
     // from its top end. While the child runs, the parent is suspended (CLONE_VFORK), so `args`,
@@ -432,13 +449,40 @@ pub fn spawn(plan: &mut ChildPlan) -> io::Result<(i32, Option<(Step, i32)>)> {
         let err = io::Error::last_os_error();
         libc::munmap(stack, size);
         if pid == -1 {
-            return Err(err);
+            return Err(SpawnError::Os(err));
         }
         pid
     };
-    let failed = Step::from_code(report.step.load(Ordering::SeqCst))
-        .map(|step| (step, report.errno.load(Ordering::SeqCst)));
-    Ok((pid, failed))
+    match Step::from_code(report.step.load(Ordering::SeqCst)) {
+        None => Ok(pid),
+        Some(step) => {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            Err(SpawnError::Step(step, report.errno.load(Ordering::SeqCst)))
+        }
+    }
+}
+
+/// Why [`spawn`] could not start a program.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// The clone itself (or the child's stack) failed.
+    Os(io::Error),
+    /// The child failed at this step with this errno, before or at `execve`.
+    Step(Step, i32),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Os(e) => write!(f, "cannot start a process: {e}"),
+            SpawnError::Step(step, errno) => write!(
+                f,
+                "cannot {}: {}",
+                step.describe(),
+                io::Error::from_raw_os_error(*errno)
+            ),
+        }
+    }
 }
 
 extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {

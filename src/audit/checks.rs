@@ -250,21 +250,6 @@ fn identity_userns(f: &Facts) -> Check {
 const MILD_CAPS: u64 = 1 << 10; // CAP_NET_BIND_SERVICE
 const CAP_SYS_ADMIN: u64 = 1 << 21;
 
-fn cap_name(bit: u32) -> String {
-    crate::limits::ALL_CAPS
-        .into_iter()
-        .find(|c| c.index() as u32 == bit)
-        .map(|c| c.to_string())
-        .unwrap_or_else(|| format!("cap {bit}"))
-}
-
-fn cap_names(mask: u64) -> Vec<String> {
-    (0..64)
-        .filter(|b| mask & (1 << b) != 0)
-        .map(cap_name)
-        .collect()
-}
-
 /// `a, b, c and 5 more`.
 fn list(items: impl IntoIterator<Item = String>, max: usize) -> String {
     let all: Vec<String> = items.into_iter().collect();
@@ -278,7 +263,7 @@ fn list(items: impl IntoIterator<Item = String>, max: usize) -> String {
 fn describe_caps(mask: u64) -> String {
     match mask.count_ones() {
         0 => "none".into(),
-        n => format!("{n} ({})", list(cap_names(mask), 6)),
+        n => format!("{n} ({})", list(crate::limits::cap_names(mask), 6)),
     }
 }
 

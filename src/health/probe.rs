@@ -25,7 +25,6 @@ use std::fmt;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -512,7 +511,7 @@ fn check_exec(argv: &[String], timeout: Duration, deadline: Instant) -> Result<(
             }
         }
         if remaining(deadline).is_none() {
-            kill_group(pid.as_raw() as u32);
+            kill_group(pid);
             // Also the check itself, in case it left its group (setsid): the wait must not outlast it.
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = waitpid(pid, None);
@@ -538,38 +537,26 @@ fn spawn_exec(argv: &[String]) -> Result<Pid, String> {
         .iter()
         .map(|a| cstring(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    let envp = std::env::vars_os()
-        .map(|(k, v)| {
-            let mut kv = k;
-            kv.push("=");
-            kv.push(v);
-            cstring(kv.as_bytes())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let envp = sys::environ(std::env::vars_os())
+        .map_err(|_| "an environment variable contains a NUL byte".to_string())?;
     let mask = sys::signal_mask().map_err(|e| e.to_string())?;
     let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
     let mut plan = sys::ChildPlan::new(paths, args, envp, mask);
     plan.input = Some(null.as_raw_fd());
-    match sys::spawn(&mut plan).map_err(|e| e.to_string())? {
-        (pid, None) => Ok(Pid::from_raw(pid)),
-        (pid, Some((step, errno))) => {
-            let _ = waitpid(Pid::from_raw(pid), None);
-            let err = std::io::Error::from_raw_os_error(errno);
-            Err(match step {
-                sys::Step::Exec => err.to_string(),
-                step => format!("cannot {}: {err}", step.describe()),
-            })
-        }
-    }
+    sys::spawn(&mut plan)
+        .map(Pid::from_raw)
+        .map_err(|e| match e {
+            // "cannot run PROGRAM: No such file or directory" says it all.
+            sys::SpawnError::Step(sys::Step::Exec, errno) => {
+                std::io::Error::from_raw_os_error(errno).to_string()
+            }
+            sys::SpawnError::Os(e) => e.to_string(),
+            e => e.to_string(),
+        })
 }
 
-fn kill_group(pid: u32) {
-    if let Ok(pid) = i32::try_from(pid) {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+fn kill_group(pid: Pid) {
+    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
 }
 
 #[cfg(test)]
