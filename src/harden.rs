@@ -344,13 +344,9 @@ fn describe_caps(mask: u64) -> String {
 }
 
 /// HOME, USER and LOGNAME for the program, when `--user` was given.
-pub fn env_overrides(plan: &Plan) -> Vec<(&'static str, String)> {
+pub fn env_overrides(plan: &Plan) -> Vec<(&'static str, &str)> {
     if !plan.set_env {
         return Vec::new();
     }
-    plan.identity
-        .env()
-        .iter()
-        .map(|&(k, v)| (k, v.to_string()))
-        .collect()
+    plan.identity.env().to_vec()
 }

@@ -15,7 +15,7 @@
 //! nothing is left, with the program's status. When the program exits on its own but leaves other
 //! processes, they get the same treatment. The exit code is decided by us, not by Docker's SIGKILL.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ fn cstring(bytes: &[u8], what: &str) -> Result<CString, SetupError> {
 
 /// The parts of a child's start that are the same for the program and for app checks.
 struct ChildTemplate {
-    envp: Vec<CString>,
+    envp: std::rc::Rc<sys::Environ>,
     sigmask: libc::sigset_t,
     reignore: Vec<libc::c_int>,
     filters: Vec<Vec<libc::sock_filter>>,
@@ -415,19 +415,11 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         .map(|a| cstring(a.as_bytes(), "an argument"))
         .collect::<Result<Vec<_>, _>>()?;
     let overrides = harden::env_overrides(&hardening);
-    let envp = sys::environ(
-        std::env::vars_os()
-            .filter(|(k, _)| !overrides.iter().any(|(o, _)| k == o))
-            .chain(
-                overrides
-                    .iter()
-                    .map(|(k, v)| (OsString::from(k), OsString::from(v))),
-            ),
-    )
-    .map_err(|_| SetupError::new(EXIT_SETUP, "an environment variable contains a NUL byte"))?;
+    let envp = sys::environ(&overrides)
+        .map_err(|_| SetupError::new(EXIT_SETUP, "an environment variable contains a NUL byte"))?;
 
     let template = ChildTemplate {
-        envp,
+        envp: std::rc::Rc::new(envp),
         sigmask,
         reignore,
         filters: filters.program,

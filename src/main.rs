@@ -20,7 +20,10 @@ extern "C" fn main(_argc: c_int, _argv: *const *const std::ffi::c_char) -> c_int
 
 fn run() -> c_int {
     let args: Vec<_> = std::env::args_os().collect();
-    let command = match cli::parse(args, |k| std::env::var_os(k)) {
+    // Every variable pidguard reads as an option starts with one of these.
+    let env = pidguard::sys::vars_with_prefix(&["PIDGUARD_", "TINI_"]);
+    let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let command = match cli::parse(args, lookup) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("pidguard: error: {e}");

@@ -243,9 +243,8 @@ pub struct ChildPlan {
     /// Paths to try in order, as execvp would (PATH already searched).
     pub paths: Vec<CString>,
     pub argv: Vec<CString>,
-    pub envp: Vec<CString>,
+    pub envp: std::rc::Rc<Environ>,
     argv_ptrs: Vec<*const c_char>,
-    envp_ptrs: Vec<*const c_char>,
     /// The signal mask pidguard inherited, restored right before exec.
     pub sigmask: libc::sigset_t,
     /// Signals that pidguard found ignored but had to reset (SIGCHLD), ignored again in the child.
@@ -260,20 +259,99 @@ pub struct ChildPlan {
     pub input: Option<RawFd>,
 }
 
-/// `KEY=VALUE` entries for a child's environment, the form `execve` takes. Fails on a NUL byte.
-pub fn environ<I>(vars: I) -> Result<Vec<CString>, std::ffi::NulError>
-where
-    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
-{
-    use std::os::unix::ffi::OsStringExt;
-    vars.into_iter()
-        .map(|(k, v)| {
-            let mut kv = k;
-            kv.push("=");
-            kv.push(v);
-            CString::new(kv.into_vec())
+/// A child's environment in the form `execve` takes: a null-terminated array of `KEY=VALUE`
+/// pointers. Built without copying: the entries point at pidguard's own environment strings (which
+/// nothing in pidguard ever changes: no setenv, putenv or std::env::set_var anywhere), and only
+/// the variables set on top are allocated here.
+pub struct Environ {
+    /// The variables set on top; the pointers below reach into their buffers, which a move of
+    /// this vector does not move.
+    _set: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+/// pidguard's environment with `set` added, replacing variables of the same name. Fails on a NUL
+/// byte in a name or value of `set`.
+pub fn environ(set: &[(&str, &str)]) -> Result<Environ, std::ffi::NulError> {
+    let set: Vec<CString> = set
+        .iter()
+        .map(|(k, v)| CString::new(format!("{k}={v}")))
+        .collect::<Result<_, _>>()?;
+    // SAFETY: `environ` is the C runtime's null-terminated array of NUL-terminated strings; it is
+    // only read here, and (see above) never modified by this process.
+    let inherited = unsafe {
+        let mut out = Vec::new();
+        let mut p = libc_environ();
+        while !p.is_null() && !(*p).is_null() {
+            out.push(*p);
+            p = p.add(1);
+        }
+        out
+    };
+    let name =
+        |entry: &[u8]| -> usize { entry.iter().position(|&b| b == b'=').unwrap_or(entry.len()) };
+    let replaced = |entry: *const c_char| {
+        // SAFETY: every entry is a NUL-terminated string of the environment array.
+        let entry = unsafe { std::ffi::CStr::from_ptr(entry) }.to_bytes();
+        let key = &entry[..name(entry)];
+        set.iter().any(|s| {
+            let s = s.as_bytes();
+            &s[..name(s)] == key
         })
-        .collect()
+    };
+    let ptrs = inherited
+        .into_iter()
+        .filter(|&e| set.is_empty() || !replaced(e))
+        .chain(set.iter().map(|s| s.as_ptr()))
+        .chain([std::ptr::null()])
+        .collect();
+    Ok(Environ { _set: set, ptrs })
+}
+
+impl Environ {
+    /// The entries, without the terminating null (for tests and logs).
+    pub fn entries(&self) -> impl Iterator<Item = &std::ffi::CStr> {
+        // SAFETY: every non-null pointer is a NUL-terminated string that outlives `self`.
+        self.ptrs[..self.ptrs.len() - 1]
+            .iter()
+            .map(|&p| unsafe { std::ffi::CStr::from_ptr(p) })
+    }
+}
+
+/// The variables of pidguard's environment whose names start with one of `prefixes`, copied: one
+/// pass over the environment instead of a lookup (and a copy of the whole environment) per name.
+pub fn vars_with_prefix(prefixes: &[&str]) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    let mut p = libc_environ();
+    // SAFETY: as in `environ`: a read-only walk of the C runtime's environment array.
+    unsafe {
+        while !p.is_null() && !(*p).is_null() {
+            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
+            if prefixes.iter().any(|x| entry.starts_with(x.as_bytes()))
+                && let Some(eq) = entry.iter().position(|&b| b == b'=')
+            {
+                out.push((
+                    OsStr::from_bytes(&entry[..eq]).to_owned(),
+                    OsStr::from_bytes(&entry[eq + 1..]).to_owned(),
+                ));
+            }
+            p = p.add(1);
+        }
+    }
+    out
+}
+
+unsafe extern "C" {
+    #[link_name = "environ"]
+    static C_ENVIRON: *const *const c_char;
+}
+
+/// The C runtime's `environ`.
+fn libc_environ() -> *const *const c_char {
+    // SAFETY: a plain read of the C runtime's global, which this process never writes.
+    unsafe { C_ENVIRON }
 }
 
 /// The child's steps, reported to the parent when one fails. Codes are stable within one binary.
@@ -331,7 +409,7 @@ impl ChildPlan {
     pub fn new(
         paths: Vec<CString>,
         argv: Vec<CString>,
-        envp: Vec<CString>,
+        envp: std::rc::Rc<Environ>,
         sigmask: libc::sigset_t,
     ) -> Self {
         ChildPlan {
@@ -339,7 +417,6 @@ impl ChildPlan {
             argv,
             envp,
             argv_ptrs: Vec::new(),
-            envp_ptrs: Vec::new(),
             sigmask,
             reignore: Vec::new(),
             foreground: false,
@@ -353,12 +430,6 @@ impl ChildPlan {
     fn seal(&mut self) {
         self.argv_ptrs = self
             .argv
-            .iter()
-            .map(|s| s.as_ptr())
-            .chain([std::ptr::null()])
-            .collect();
-        self.envp_ptrs = self
-            .envp
             .iter()
             .map(|s| s.as_ptr())
             .chain([std::ptr::null()])
@@ -813,7 +884,7 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
             libc::execve(
                 path.as_ptr(),
                 plan.argv_ptrs.as_ptr(),
-                plan.envp_ptrs.as_ptr(),
+                plan.envp.ptrs.as_ptr(),
             );
             last = errno();
             match last {
@@ -846,5 +917,52 @@ pub fn current_groups() -> Vec<u32> {
         let n = libc::getgroups(n, v.as_mut_ptr());
         v.truncate(n.max(0) as usize);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(c: &std::ffi::CStr) -> String {
+        c.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn environ_sets_on_top_of_ours() {
+        let own: Vec<String> = std::env::vars_os()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+            .collect();
+        let e = environ(&[("HOME", "/h"), ("PIDGUARD_TEST_NEW", "1")]).unwrap();
+        let got: Vec<String> = e.entries().map(text).collect();
+        let kept: Vec<&String> = own.iter().filter(|v| !v.starts_with("HOME=")).collect();
+        assert_eq!(got.len(), kept.len() + 2, "{got:?}");
+        assert!(kept.iter().all(|v| got.contains(v)));
+        assert_eq!(
+            got.iter()
+                .filter(|v| v.starts_with("HOME="))
+                .collect::<Vec<_>>(),
+            ["HOME=/h"]
+        );
+        assert_eq!(got.last().map(String::as_str), Some("PIDGUARD_TEST_NEW=1"));
+        // Nothing set: exactly our environment, in order.
+        let same: Vec<String> = environ(&[]).unwrap().entries().map(text).collect();
+        assert_eq!(same, own);
+    }
+
+    #[test]
+    fn environ_refuses_a_nul_byte() {
+        assert!(environ(&[("A", "x\0y")]).is_err());
+    }
+
+    #[test]
+    fn vars_with_prefix_is_a_filter_of_ours() {
+        // cargo test gives every test binary CARGO_* variables.
+        let want: Vec<_> = std::env::vars_os()
+            .filter(|(k, _)| k.to_string_lossy().starts_with("CARGO_"))
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(vars_with_prefix(&["CARGO_"]), want);
+        assert!(vars_with_prefix(&["PIDGUARD_NO_SUCH_PREFIX_"]).is_empty());
     }
 }

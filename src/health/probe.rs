@@ -537,8 +537,7 @@ fn spawn_exec(argv: &[String]) -> Result<Pid, String> {
         .iter()
         .map(|a| cstring(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    let envp = sys::environ(std::env::vars_os())
-        .map_err(|_| "an environment variable contains a NUL byte".to_string())?;
+    let envp = std::rc::Rc::new(sys::environ(&[]).map_err(|e| e.to_string())?);
     let mask = sys::signal_mask().map_err(|e| e.to_string())?;
     let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
     let mut plan = sys::ChildPlan::new(paths, args, envp, mask);
