@@ -10,6 +10,9 @@
 #
 # pidguard runs twice everywhere: `--user 65532` (the realistic hardened set-up: user switch, every
 # capability dropped, no_new_privs, core=0) and `--allow-root` (the same minus the user switch).
+# Start-up also has `benches/floor_start.c`: tini's job plus exactly the kernel calls of each pidguard
+# row's hardening (the same seccomp filter included), in C with nothing else. What the floor costs over
+# tini-static is what hardening costs any init; pidguard's distance to it is pidguard's own overhead.
 #
 # Usage: benches/compare.sh [--quick] [--no-build]     (as root: it uses unshare(1) for PID 1 runs)
 #   --quick     fewer runs (for a smoke test; the figures are noisier)
@@ -138,13 +141,31 @@ fi
 # would charge pidguard its whole text.
 sync "$PG" "$FIX/orphans" 2>/dev/null || sync
 
-SIGPING=""
+SIGPING="" FLOOR=""
 if command -v cc >/dev/null; then
     cc -O2 -Wall -o "$WORK/sigping" "$ROOT/benches/sigping.c" || die "cannot compile benches/sigping.c"
     chmod 755 "$WORK/sigping"
     SIGPING=$WORK/sigping
+    # The start-up floor (benches/floor_start.c) installs pidguard's own default filter: the first
+    # program of src/seccomp/prebuilt.rs (x86_64), as a C array.
+    if [[ $(uname -m) == x86_64 ]]; then
+        {
+            echo 'static struct sock_filter FILTER[] = {'
+            awk '/pub const X86_64/ { on = 1; next }
+                 on && /^    \],/ { exit }
+                 on && /\(/ { gsub(/[ ()]/, ""); sub(/,$/, ""); split($0, f, ",");
+                              printf "{%s, %s, %s, %su},\n", f[1], f[2], f[3], f[4] }' "$ROOT/src/seccomp/prebuilt.rs"
+            echo '};'
+        } >"$WORK/floor_filter.h"
+        cc -O2 -Wall -static -I"$WORK" -o "$WORK/floor_start" "$ROOT/benches/floor_start.c" ||
+            die "cannot compile benches/floor_start.c"
+        chmod 755 "$WORK/floor_start"
+        FLOOR=$WORK/floor_start
+    else
+        echo "note: the start-up floor needs x86_64 (pidguard's prebuilt filter), skipped" >&2
+    fi
 else
-    echo "note: no C compiler, the signal round-trip section is skipped" >&2
+    echo "note: no C compiler, the signal round-trip section and the start-up floor are skipped" >&2
 fi
 
 # ---------------------------------------------------------------------------------------------------
@@ -207,6 +228,16 @@ if [[ -x /usr/bin/tini-static && -x /usr/sbin/gosu ]]; then
 else
     echo "note: gosu not installed, the tini-static + gosu row is skipped" >&2
 fi
+# The floor: tini's job plus exactly the kernel calls of each pidguard row's hardening, in C with
+# nothing else (benches/floor_start.c). No init can start the program hardened faster than this.
+FLOOR_OF=()
+if [[ -n $FLOOR ]]; then
+    for m in "user:pidguard --user 65532" "root:pidguard --allow-root" "unconfined:pidguard --allow-root --seccomp unconfined"; do
+        ST_NAMES+=("floor ${m%%:*} (C, same hardening)")
+        ST_CMDS+=("$FLOOR ${m%%:*} /bin/true")
+        FLOOR_OF+=("${m#*:}=floor ${m%%:*} (C, same hardening)")
+    done
+fi
 for r in $(seq 0 $((START_ROUNDS - 1))); do
     HF_ARGS=(-N --warmup "$START_WARM" --runs "$START_RUNS" --style none)
     for k in "${!ST_NAMES[@]}"; do
@@ -243,6 +274,15 @@ for n in "${ST_NAMES[@]}"; do
         'BEGIN { printf "%-42s %8.3f %8.3f %8.3f %9s %8s %8s %8s  %s\n", n, m*1000, med*1000, sd*1000, ov, mr, medr, orr, v }'
 done
 echo "(ms; overhead = mean - baseline mean; ratios vs tini-static: of means, of medians, of overheads)"
+if ((${#FLOOR_OF[@]})); then
+    echo "pidguard against the floor of its own hardening (what any init doing the same must pay):"
+    for pair in "${FLOOR_OF[@]}"; do
+        n=${pair%%=*} f=${pair#*=}
+        awk -v n="$n" -v m="$(get "$n" 2)" -v fm="$(get "$f" 2)" -v a="$ANCHOR" 'BEGIN {
+            printf "  %-42s floor %.3f ms (%.2fx tini-static); pidguard %.2fx of it, +%.0f us\n",
+                n, fm * 1000, fm / a, m / fm, (m - fm) * 1e6 }'
+    done
+fi
 hr
 
 # ---------------------------------------------------------------------------------------------------
