@@ -397,7 +397,7 @@ fn check_db_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("the name is empty");
     }
-    if name.starts_with(['+', '-']) {
+    if matches!(name.as_bytes()[0], b'+' | b'-') {
         // NIS compat entries; only the `compat` backend gives them a meaning, and we have no NIS.
         return Err("NIS compat entries (+/-) are not supported");
     }
@@ -417,11 +417,30 @@ fn check_db_name(name: &str) -> Result<(), &'static str> {
 /// Exactly `N` ':'-separated fields, or `None`.
 fn fields<const N: usize>(line: &str) -> Option<[&str; N]> {
     let mut out = [""; N];
-    let mut it = line.splitn(N + 1, ':');
-    for slot in &mut out {
-        *slot = it.next()?;
+    split_exactly(line, &mut out).then_some(out)
+}
+
+/// Fills `out` with the ':'-separated fields of `line`; false unless there are exactly that many.
+/// (A byte loop, and not generic: str::splitn with a char pattern was most of the time a start
+/// with `--user` spent on these files.)
+fn split_exactly<'a>(line: &'a str, out: &mut [&'a str]) -> bool {
+    let (mut k, mut start) = (0, 0);
+    for (i, &b) in line.as_bytes().iter().enumerate() {
+        if b == b':' {
+            if k + 1 >= out.len() {
+                return false; // a field too many
+            }
+            // ':' is ASCII, so both slice ends are char boundaries.
+            out[k] = &line[start..i];
+            k += 1;
+            start = i + 1;
+        }
     }
-    it.next().is_none().then_some(out)
+    if k + 1 != out.len() {
+        return false;
+    }
+    out[k] = &line[start..];
+    true
 }
 
 fn parse_passwd_line(line: &str) -> Result<PasswdEntry<'_>, &'static str> {
