@@ -483,7 +483,7 @@ mod tests {
     use std::io::{Read, Write};
     use std::net::TcpStream;
     use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::thread;
 
@@ -493,7 +493,20 @@ mod tests {
         state: Arc<Mutex<State>>,
         stop: Arc<AtomicBool>,
         conns: Arc<Mutex<usize>>,
+        /// Loop iterations of the server thread, to know when a new state is in use.
+        loops: Arc<AtomicUsize>,
         handle: Option<thread::JoinHandle<()>>,
+    }
+
+    impl Running {
+        /// Sets the state and waits until every connection accepted from now on sees it: the
+        /// server thread takes its snapshot once per iteration, and answers whatever it accepts
+        /// in that iteration from it, so the iteration running now may still use the old one.
+        fn set_state(&self, st: State) {
+            *self.state.lock().unwrap() = st;
+            let seen = self.loops.load(Ordering::SeqCst);
+            wait_for(|| self.loops.load(Ordering::SeqCst) >= seen + 2);
+        }
     }
 
     impl Drop for Running {
@@ -523,8 +536,10 @@ mod tests {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let conns = Arc::new(Mutex::new(0));
+        let loops = Arc::new(AtomicUsize::new(0));
         let handle = {
-            let (state, stop, conns) = (state.clone(), stop.clone(), conns.clone());
+            let (state, stop, conns, loops) =
+                (state.clone(), stop.clone(), conns.clone(), loops.clone());
             thread::spawn(move || {
                 let mut server = Server::new(listeners, metrics_enabled);
                 let mut fds = Vec::new();
@@ -561,6 +576,7 @@ mod tests {
                     let st = *state.lock().unwrap();
                     server.on_ready(&fds, Instant::now(), &st, &|| metrics_body.clone());
                     *conns.lock().unwrap() = server.connections();
+                    loops.fetch_add(1, Ordering::SeqCst);
                 }
             })
         };
@@ -569,6 +585,7 @@ mod tests {
             state,
             stop,
             conns,
+            loops,
             handle: Some(handle),
         }
     }
@@ -614,10 +631,10 @@ mod tests {
         let resp = get("/readyz");
         assert_eq!((status_of(&resp), body_of(&resp)), (503, "unready"));
 
-        *r.state.lock().unwrap() = State {
+        r.set_state(State {
             live: false,
             ready: true,
-        };
+        });
         let resp = get("/healthz");
         assert_eq!((status_of(&resp), body_of(&resp)), (503, "unhealthy"));
         let resp = get("/readyz?x=1");
@@ -676,10 +693,10 @@ mod tests {
         let name = format!("pidguard-test-{}-{:?}", std::process::id(), Instant::now());
         let unix = bind_status_socket(&name).unwrap();
         let r = start(vec![unix], false);
-        *r.state.lock().unwrap() = State {
+        r.set_state(State {
             live: true,
             ready: true,
-        };
+        });
         let sa = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
         let mut s = UnixStream::connect_addr(&sa).unwrap();
         s.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").unwrap();
