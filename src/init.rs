@@ -96,8 +96,7 @@ impl ChildTemplate {
 /// cannot break reaping, forwarding, the health endpoint or starting checks. Docker's default allows
 /// all of them already. `seccomp` is here because every child PID 1 starts installs the program's
 /// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
-/// `dup2`/`dup3` and `ioctl` for what the child does before exec (output of app checks, tcsetpgrp);
-/// `socket`, `bind` and `listen` for the status socket, bound after the filter is in place.
+/// `dup2`/`dup3` and `ioctl` for what the child does before exec (output of app checks, tcsetpgrp).
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",
@@ -143,9 +142,6 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "ioctl",
     "clock_gettime",
     "restart_syscall",
-    "socket",
-    "bind",
-    "listen",
 ];
 
 struct Filters {
@@ -357,13 +353,22 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let filters = seccomp_filters(cfg)?;
     let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);
 
-    // The health listener is bound while we may still be privileged (a port below 1024 needs
-    // CAP_NET_BIND_SERVICE). The status socket needs nothing: it is bound once the program runs.
+    // Health listeners are bound while we may still be privileged (a port below 1024 needs
+    // CAP_NET_BIND_SERVICE); the status socket needs nothing and may fail only on a name clash.
     let mut listeners = Vec::new();
     if let Some(addr) = cfg.health.listen {
         let listener = server::bind_tcp(&addr.to_string())
             .map_err(|e| SetupError::new(EXIT_SETUP, format!("--health-listen: {e}")))?;
         listeners.push(listener);
+    }
+    let status_name = health::status_socket_name();
+    match server::bind_status_socket(&status_name) {
+        Ok(l) => listeners.push(l),
+        Err(e) => warn!(
+            "status endpoint @{status_name} unavailable ({e}); `pidguard probe` cannot reach this PID 1: \
+             set {} to a unique name",
+            health::STATUS_SOCKET_ENV
+        ),
     }
     let check_argv = check_argv(cfg)?;
 
@@ -441,18 +446,6 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         }
     };
     info!("started {:?} as pid {main}", program);
-
-    // After the start, so that it overlaps the program's exec instead of delaying it; it may fail
-    // only on a name clash, which costs the status endpoint and nothing else.
-    let status_name = health::status_socket_name();
-    match server::bind_status_socket(&status_name) {
-        Ok(l) => listeners.push(l),
-        Err(e) => warn!(
-            "status endpoint @{status_name} unavailable ({e}); `pidguard probe` cannot reach this PID 1: \
-             set {} to a unique name",
-            health::STATUS_SOCKET_ENV
-        ),
-    }
 
     let now = Instant::now();
     sys::trim_heap();
