@@ -1,9 +1,10 @@
 /* floor_start MODE PROGRAM [ARGS...]: the least any init can do to start PROGRAM hardened as
  * pidguard does, for benches/compare.sh.
  *
- * tini's job (block signals, start the child in its own process group, wait, exit with its status)
- * plus exactly the kernel calls of pidguard's hardening, with nothing else: no option parsing, no
- * logging, no checks, no status socket, the passwd and group files read but not parsed. MODE:
+ * tini's job (block signals, become a subreaper when not PID 1, start the child in its own process
+ * group, wait, exit with its status) plus exactly the kernel calls of pidguard's hardening, with
+ * nothing else: no option parsing, no logging, no checks, no status socket, the passwd and group
+ * files read but not parsed. MODE:
  *   user        what `pidguard --user 65532` asks of the kernel: read /etc/passwd and /etc/group,
  *               switch to uid/gid 65532, empty every capability set (bounding set one by one, as
  *               the kernel only allows), lock securebits, no_new_privs, core limit 0, the seccomp
@@ -62,6 +63,8 @@ int main(int argc, char **argv) {
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, &old);
+    /* Not PID 1 (as in these runs), pidguard registers as a child subreaper: so does the floor. */
+    if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) die("subreaper");
 
     if (user) {
         slurp("/etc/passwd");

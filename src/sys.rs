@@ -271,8 +271,15 @@ pub struct Environ {
 }
 
 /// pidguard's environment with `set` added, replacing variables of the same name. Fails on a NUL
-/// byte in a name or value of `set`.
+/// byte in a name or value of `set`. Entries without a `=` are passed on as they are, as execve and
+/// tini do (Rust's own `std::env::vars_os` would drop them).
 pub fn environ(set: &[(&str, &str)]) -> Result<Environ, std::ffi::NulError> {
+    debug_assert!(
+        set.iter()
+            .enumerate()
+            .all(|(i, (k, _))| set[..i].iter().all(|(o, _)| o != k)),
+        "names set twice"
+    );
     let set: Vec<CString> = set
         .iter()
         .map(|(k, v)| CString::new(format!("{k}={v}")))
@@ -344,8 +351,9 @@ pub fn vars_with_prefix(prefixes: &[&str]) -> Vec<(std::ffi::OsString, std::ffi:
 }
 
 unsafe extern "C" {
+    /// The C runtime writes it (setenv would), so it is `mut` to Rust even though pidguard never does.
     #[link_name = "environ"]
-    static C_ENVIRON: *const *const c_char;
+    static mut C_ENVIRON: *const *const c_char;
 }
 
 /// The C runtime's `environ`.
@@ -945,8 +953,13 @@ mod tests {
             ["HOME=/h"]
         );
         assert_eq!(got.last().map(String::as_str), Some("PIDGUARD_TEST_NEW=1"));
-        // Nothing set: exactly our environment, in order.
-        let same: Vec<String> = environ(&[]).unwrap().entries().map(text).collect();
+        // Nothing set: exactly our environment, in order (std's view skips entries without '=').
+        let same: Vec<String> = environ(&[])
+            .unwrap()
+            .entries()
+            .map(text)
+            .filter(|e| e.get(1..).is_some_and(|rest| rest.contains('=')))
+            .collect();
         assert_eq!(same, own);
     }
 

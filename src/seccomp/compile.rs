@@ -438,7 +438,13 @@ fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Erro
         }
     }
     if alternatives > MAX_INSTRUCTIONS {
-        return Err(too_long(alternatives));
+        // A bound on the work below, not a measured length (value sets may compress them).
+        return Err(Error::Compile {
+            why: format!(
+                "the profile has {alternatives} argument comparisons, more than the kernel's \
+                 {MAX_INSTRUCTIONS}-instruction limit on a filter allows; merge rules"
+            ),
+        });
     }
 
     let permissive = matches!(p.default_action, Action::Allow | Action::Log);
@@ -557,6 +563,11 @@ impl Asm {
             Op::Le => self.greater(BPF_JGT_K, low_at, vh, vl, f, t),
             Op::Lt => self.greater(BPF_JGE_K, low_at, vh, vl, f, t),
             Op::MaskedEq => {
+                if a.value_two & !a.value != 0 {
+                    // Bits the mask clears can never equal set bits: never holds. (The parser
+                    // refuses such rules; this keeps both code paths exact anyway.)
+                    return f;
+                }
                 let (mh, ml) = ((a.value >> 32) as u32, a.value as u32);
                 let (dh, dl) = ((a.value_two >> 32) as u32, a.value_two as u32);
                 self.jump(BPF_JEQ_K, dl, t, f);
@@ -565,8 +576,7 @@ impl Asm {
                 }
                 let low = self.stmt(BPF_LD_W_ABS, low_at);
                 if mh == 0 {
-                    // The parser guarantees the expected value has no bits outside the mask,
-                    // so the high half always matches.
+                    // dh is 0 too (checked above): the high half always matches.
                     return low;
                 }
                 self.jump(BPF_JEQ_K, dh, low, f);
@@ -599,9 +609,32 @@ impl Asm {
         // Local returns keep every jump in this block short.
         let miss = self.ret(default);
         let hit = self.ret(ret);
-        if let Some(split) = one_argument(alts) {
-            return self.split_block(&split, hit, miss);
+        let Some(split) = one_argument(alts) else {
+            return self.general_block(alts, hit, miss);
+        };
+        // The value-set code is almost always the shorter (a few values per high half), but not
+        // always (many values, each with its own high half): build both, keep the shorter.
+        let start = self.rev.len();
+        let entry = self.split_block(&split, hit, miss);
+        match value_sets() {
+            Some(true) => return entry,
+            Some(false) => self.rev.truncate(start),
+            None => {
+                let sets = self.rev.len() - start;
+                self.rev.truncate(start);
+                let entry = self.general_block(alts, hit, miss);
+                if self.rev.len() - start <= sets {
+                    return entry;
+                }
+                self.rev.truncate(start);
+                return self.split_block(&split, hit, miss);
+            }
         }
+        self.general_block(alts, hit, miss)
+    }
+
+    /// The rules one by one: each alternative a chain of comparisons, the first that holds wins.
+    fn general_block(&mut self, alts: &[Vec<Arg>], hit: Label, miss: Label) -> Label {
         let mut next = miss;
         for alt in alts.iter().rev() {
             let mut ok = hit;
@@ -683,8 +716,8 @@ impl Asm {
         }
     }
 
-    /// Binary search over `(first number, target)` intervals sorted by first number; the
-    /// accumulator holds the syscall number.
+    /// Binary search over `(first value, target)` intervals sorted by first value; the
+    /// accumulator holds the value (the syscall number, or one half of an argument).
     fn tree(&mut self, intervals: &[(u32, Label)]) -> Label {
         if intervals.len() == 1 {
             return intervals[0].1;
@@ -800,10 +833,31 @@ struct Split {
     high: Vec<(u32, Ranges)>,
 }
 
+/// More alternatives than this go to the general code: building the value set takes time quadratic
+/// in their number (Docker's largest, `socket`, has 25; pidguard's `ioctl` 34).
+const MAX_SET_ALTERNATIVES: usize = 128;
+
+// Tests can force one kind of block: `Some(true)` value sets whenever the shape allows,
+// `Some(false)` the general code always, `None` the shorter.
+#[cfg(test)]
+thread_local! {
+    static VALUE_SETS: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+fn value_sets() -> Option<bool> {
+    #[cfg(test)]
+    return VALUE_SETS.get();
+    #[cfg(not(test))]
+    None
+}
+
 /// The [`Split`] of `alts` if every alternative is one comparison on one shared argument and each
 /// comparison is a union of range products (every operator but a masked test with a scattered
 /// mask); `None` sends them to the general code.
 fn one_argument(alts: &[Vec<Arg>]) -> Option<Split> {
+    if alts.len() > MAX_SET_ALTERNATIVES {
+        return None;
+    }
     let index = alts.first()?.first()?.index;
     let mut parts: Vec<(Ranges, Ranges)> = Vec::new();
     for alt in alts {
@@ -1082,7 +1136,23 @@ mod tests {
 
     /// Checks the program against `reference` on every syscall number the plan mentions, its
     /// neighbours, interesting argument values around every constant, and random inputs.
+    ///
+    /// Argument blocks are built three ways (the shorter, value sets forced where the shape allows,
+    /// the general code forced), and each program must agree: so both code paths stay tested even
+    /// where one of them is never the shorter.
     fn cross_check(p: &Profile, t: &Target, extra: &[&str]) {
+        for mode in [None, Some(true), Some(false)] {
+            VALUE_SETS.set(mode);
+            let checked = std::panic::catch_unwind(|| cross_check_once(p, t, extra));
+            VALUE_SETS.set(None);
+            if let Err(e) = checked {
+                eprintln!("cross_check failed with value sets {mode:?}");
+                std::panic::resume_unwind(e);
+            }
+        }
+    }
+
+    fn cross_check_once(p: &Profile, t: &Target, extra: &[&str]) {
         let pl = plan(p, t, extra).unwrap();
         let prog = generate(&pl, t.arch).unwrap();
         let mut consts: Vec<u64> = vec![0, 1, u64::MAX, 1 << 32, u64::from(u32::MAX)];
@@ -1461,6 +1531,80 @@ mod tests {
         assert!(prog.len() > 600, "{}", prog.len());
         assert!(prog.iter().any(|i| i.code == BPF_JA));
         cross_check(&p, &target(Arch::X86_64, 0), &[]);
+    }
+
+    /// A profile of one-comparison rules on getpriority, from Rust (so that
+    /// rules the JSON parser refuses can be tried too).
+    fn one_argument_profile(args: Vec<Arg>) -> Profile {
+        Profile {
+            default_action: Action::Errno,
+            default_errno_ret: None,
+            architectures: Vec::new(),
+            arch_map: Vec::new(),
+            syscalls: args
+                .into_iter()
+                .map(|a| Rule {
+                    names: vec!["getpriority".into()],
+                    action: Action::Allow,
+                    errno_ret: None,
+                    args: vec![a],
+                    comment: String::new(),
+                    includes: Filter::default(),
+                    excludes: Filter::default(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn value_sets_route_long_jumps_and_the_shorter_block_wins() {
+        // Every value with its own high half: the value-set block (a tree over 257 regions, a low
+        // test in each) is longer than the rules one by one, and far enough to need `ja`s.
+        let args = (0..MAX_SET_ALTERNATIVES as u64)
+            .map(|i| Arg {
+                index: 0,
+                value: (i << 32) | (i * 3),
+                value_two: 0,
+                op: Op::Eq,
+            })
+            .collect();
+        let p = one_argument_profile(args);
+        let t = target(Arch::X86_64, 0);
+        let len = |mode| {
+            VALUE_SETS.set(mode);
+            let prog = compile_one(&p, &t, &[]);
+            VALUE_SETS.set(None);
+            prog
+        };
+        let (sets, general, auto) = (len(Some(true)), len(Some(false)), len(None));
+        assert!(
+            sets.len() > 300 && sets.iter().any(|i| i.code == BPF_JA),
+            "{}",
+            sets.len()
+        );
+        assert_eq!(auto.len(), sets.len().min(general.len()));
+        cross_check(&p, &t, &[]);
+    }
+
+    #[test]
+    fn masked_test_with_data_outside_the_mask_never_holds() {
+        for (mask, data) in [(0xffu64, 0x100u64), (0xffff_ffff, 1 << 40), (0, 1)] {
+            let p = one_argument_profile(vec![Arg {
+                index: 0,
+                value: mask,
+                value_two: data,
+                op: Op::MaskedEq,
+            }]);
+            let t = target(Arch::X86_64, 0);
+            cross_check(&p, &t, &[]);
+            let prog = compile_one(&p, &t, &[]);
+            for v in [data, 0, u64::MAX] {
+                assert_eq!(
+                    call(&prog, Arch::X86_64, "getpriority", [v, 0, 0, 0, 0, 0]),
+                    EPERM_RET
+                );
+            }
+        }
     }
 
     #[test]
