@@ -136,10 +136,33 @@ if ((BUILD)); then
 fi
 [[ -x $PG ]] || die "$PG not found (build it, or drop --no-build)"
 [[ -x $FIX/orphans ]] || die "$FIX/orphans not found (build the examples)"
-# A freshly linked binary's page-cache pages stay dirty until writeback (up to 30 s), and smaps
+
+# Every init runs from a copy in $WORK/bin, made the same way (cp). How a file got into the page
+# cache changes how fast it execs: measured here, the binary straight from the linker (which writes
+# its output through mmap) started 80-200 us slower than a cp of it, and any file read back after
+# an eviction is slower again. Copies put every contestant in the same state, as an image layer does.
+mkdir -p "$WORK/bin"
+declare -A COPIED=()
+copy_bin() { # PATH -> the path of its copy
+    local dst="$WORK/bin/${1##*/}"
+    [[ -n ${COPIED[$1]:-} ]] || { cp "$1" "$dst" && COPIED[$1]=1; } || die "cannot copy $1"
+    echo "$dst"
+}
+for i in "${!NAMES[@]}"; do
+    c=$(copy_bin "${BIN[i]}")
+    COPIED[${BIN[i]}]=1
+    PRE[i]="$c${PRE[i]#"${BIN[i]}"}"
+    BIN[i]=$c
+done
+PG_RUN=$(copy_bin "$PG")
+COPIED[$PG]=1
+TINI_STATIC_RUN="" GOSU_RUN=""
+[[ -x /usr/bin/tini-static ]] && TINI_STATIC_RUN=$WORK/bin/tini-static
+[[ -x /usr/sbin/gosu ]] && GOSU_RUN=$(copy_bin /usr/sbin/gosu)
+# A freshly written file's page-cache pages stay dirty until writeback (up to 30 s), and smaps
 # counts them as Private_Dirty of every process that maps them alone: flush them, or section 4
-# would charge pidguard its whole text.
-sync "$PG" "$FIX/orphans" 2>/dev/null || sync
+# would charge each init its whole text.
+sync
 
 SIGPING="" FLOOR=""
 if command -v cc >/dev/null; then
@@ -223,10 +246,10 @@ for i in "${!NAMES[@]}"; do ST_CMDS+=("${PRE[i]} /bin/true"); done
 # Start-up only, two more rows: pidguard doing exactly tini's job (no hardening at all), and what a
 # Dockerfile runs today to start a non-root program (tini, then gosu), which `pidguard --user` replaces.
 ST_NAMES+=("pidguard --allow-root --seccomp unconfined")
-ST_CMDS+=("$PG --allow-root --seccomp unconfined -- /bin/true")
-if [[ -x /usr/bin/tini-static && -x /usr/sbin/gosu ]]; then
+ST_CMDS+=("$PG_RUN --allow-root --seccomp unconfined -- /bin/true")
+if [[ -n $TINI_STATIC_RUN && -n $GOSU_RUN ]]; then
     ST_NAMES+=("tini-static + gosu 65532")
-    ST_CMDS+=("/usr/bin/tini-static -- /usr/sbin/gosu 65532 /bin/true")
+    ST_CMDS+=("$TINI_STATIC_RUN -- $GOSU_RUN 65532 /bin/true")
 else
     echo "note: gosu not installed, the tini-static + gosu row is skipped" >&2
 fi
@@ -281,7 +304,7 @@ if ((${#FLOOR_OF[@]})); then
     for pair in "${FLOOR_OF[@]}"; do
         n=${pair%%=*} f=${pair#*=}
         awk -v n="$n" -v m="$(get "$n" 2)" -v fm="$(get "$f" 2)" -v a="$ANCHOR" 'BEGIN {
-            printf "  %-42s floor %.3f ms (%.2fx tini-static); pidguard %.2fx of it, +%.0f us\n",
+            printf "  %-42s floor %.3f ms (%.2fx tini-static); pidguard %.2fx of it, %+.0f us\n",
                 n, fm * 1000, fm / a, m / fm, (m - fm) * 1e6 }'
     done
 fi
