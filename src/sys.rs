@@ -259,6 +259,26 @@ pub struct ChildPlan {
     pub input: Option<RawFd>,
 }
 
+/// The running kernel's release string (`uname -r`), from uname(2).
+pub fn kernel_release() -> Option<Vec<u8>> {
+    let mut uts = std::mem::MaybeUninit::<libc::utsname>::uninit();
+    // SAFETY: uname writes the whole struct through the valid pointer, and the struct is only
+    // read after uname reported success.
+    let uts = unsafe {
+        if libc::uname(uts.as_mut_ptr()) != 0 {
+            return None;
+        }
+        uts.assume_init()
+    };
+    Some(
+        uts.release
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect(),
+    )
+}
+
 /// A child's environment in the form `execve` takes: a null-terminated array of `KEY=VALUE`
 /// pointers. Built without copying: the entries point at pidguard's own environment strings (which
 /// nothing in pidguard ever changes: no setenv, putenv or std::env::set_var anywhere), and only

@@ -139,24 +139,8 @@ pub fn parse_kernel_release(release: &str) -> Option<KernelVersion> {
 }
 
 /// The running kernel's version, from uname(2) (a plain syscall, no /proc needed).
-#[allow(unsafe_code)]
 pub fn running_kernel() -> Option<KernelVersion> {
-    let mut uts = std::mem::MaybeUninit::<libc::utsname>::uninit();
-    // SAFETY: uname writes the whole struct through the valid pointer, and the struct is only
-    // read after uname reported success.
-    let uts = unsafe {
-        if libc::uname(uts.as_mut_ptr()) != 0 {
-            return None;
-        }
-        uts.assume_init()
-    };
-    let release: Vec<u8> = uts
-        .release
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    parse_kernel_release(std::str::from_utf8(&release).ok()?)
+    parse_kernel_release(std::str::from_utf8(&crate::sys::kernel_release()?).ok()?)
 }
 
 /// A compiled profile.
