@@ -419,7 +419,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         .map_err(|_| SetupError::new(EXIT_SETUP, "an environment variable contains a NUL byte"))?;
 
     let template = ChildTemplate {
-        envp: std::rc::Rc::new(envp),
+        envp,
         sigmask,
         reignore,
         filters: filters.program,

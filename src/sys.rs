@@ -292,8 +292,9 @@ pub struct Environ {
 
 /// pidguard's environment with `set` added, replacing variables of the same name. Fails on a NUL
 /// byte in a name or value of `set`. Entries without a `=` are passed on as they are, as execve and
-/// tini do (Rust's own `std::env::vars_os` would drop them).
-pub fn environ(set: &[(&str, &str)]) -> Result<Environ, std::ffi::NulError> {
+/// tini do (Rust's own `std::env::vars_os` would drop them). Shared (`Rc`) by every child started
+/// from it.
+pub fn environ(set: &[(&str, &str)]) -> Result<std::rc::Rc<Environ>, std::ffi::NulError> {
     debug_assert!(
         set.iter()
             .enumerate()
@@ -304,35 +305,16 @@ pub fn environ(set: &[(&str, &str)]) -> Result<Environ, std::ffi::NulError> {
         .iter()
         .map(|(k, v)| CString::new(format!("{k}={v}")))
         .collect::<Result<_, _>>()?;
-    // SAFETY: `environ` is the C runtime's null-terminated array of NUL-terminated strings; it is
-    // only read here, and (see above) never modified by this process.
-    let inherited = unsafe {
-        let mut out = Vec::new();
-        let mut p = libc_environ();
-        while !p.is_null() && !(*p).is_null() {
-            out.push(*p);
-            p = p.add(1);
-        }
-        out
-    };
-    let name =
-        |entry: &[u8]| -> usize { entry.iter().position(|&b| b == b'=').unwrap_or(entry.len()) };
-    let replaced = |entry: *const c_char| {
-        // SAFETY: every entry is a NUL-terminated string of the environment array.
-        let entry = unsafe { std::ffi::CStr::from_ptr(entry) }.to_bytes();
-        let key = &entry[..name(entry)];
-        set.iter().any(|s| {
-            let s = s.as_bytes();
-            &s[..name(s)] == key
+    let ptrs = own_environ()
+        .filter(|e| {
+            let key = env_name(e.to_bytes());
+            !set.iter().any(|s| env_name(s.as_bytes()) == key)
         })
-    };
-    let ptrs = inherited
-        .into_iter()
-        .filter(|&e| set.is_empty() || !replaced(e))
+        .map(|e| e.as_ptr())
         .chain(set.iter().map(|s| s.as_ptr()))
         .chain([std::ptr::null()])
         .collect();
-    Ok(Environ { _set: set, ptrs })
+    Ok(std::rc::Rc::new(Environ { _set: set, ptrs }))
 }
 
 impl Environ {
@@ -350,24 +332,42 @@ impl Environ {
 pub fn vars_with_prefix(prefixes: &[&str]) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
-    let mut out = Vec::new();
+    own_environ()
+        .map(|e| e.to_bytes())
+        .filter(|e| prefixes.iter().any(|x| e.starts_with(x.as_bytes())))
+        .filter_map(|e| {
+            let name = env_name(e);
+            let value = e.get(name.len() + 1..)?; // no '=': not a variable
+            Some((
+                OsStr::from_bytes(name).to_owned(),
+                OsStr::from_bytes(value).to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The name part of a `KEY=VALUE` entry (all of it when there is no `=`).
+fn env_name(entry: &[u8]) -> &[u8] {
+    let end = entry.iter().position(|&b| b == b'=').unwrap_or(entry.len());
+    &entry[..end]
+}
+
+/// The entries of pidguard's own environment, in order.
+fn own_environ() -> impl Iterator<Item = &'static std::ffi::CStr> {
     let mut p = libc_environ();
-    // SAFETY: as in `environ`: a read-only walk of the C runtime's environment array.
-    unsafe {
-        while !p.is_null() && !(*p).is_null() {
-            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
-            if prefixes.iter().any(|x| entry.starts_with(x.as_bytes()))
-                && let Some(eq) = entry.iter().position(|&b| b == b'=')
-            {
-                out.push((
-                    OsStr::from_bytes(&entry[..eq]).to_owned(),
-                    OsStr::from_bytes(&entry[eq + 1..]).to_owned(),
-                ));
+    std::iter::from_fn(move || {
+        // SAFETY: `environ` is the C runtime's null-terminated array of NUL-terminated strings;
+        // it is only read, and (see `Environ`) never modified by this process, so the strings
+        // live as long as the process.
+        unsafe {
+            if p.is_null() || (*p).is_null() {
+                return None;
             }
+            let entry = std::ffi::CStr::from_ptr(*p);
             p = p.add(1);
+            Some(entry)
         }
-    }
-    out
+    })
 }
 
 unsafe extern "C" {

@@ -537,7 +537,7 @@ fn spawn_exec(argv: &[String]) -> Result<Pid, String> {
         .iter()
         .map(|a| cstring(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    let envp = std::rc::Rc::new(sys::environ(&[]).map_err(|e| e.to_string())?);
+    let envp = sys::environ(&[]).map_err(|e| e.to_string())?;
     let mask = sys::signal_mask().map_err(|e| e.to_string())?;
     let null = std::fs::File::open("/dev/null").map_err(|e| format!("/dev/null: {e}"))?;
     let mut plan = sys::ChildPlan::new(paths, args, envp, mask);
