@@ -597,24 +597,21 @@ impl Asm {
             return self.general_block(alts, hit, miss);
         };
         // The value-set code is almost always the shorter (a few values per high half), but not
-        // always (many values, each with its own high half): build both, keep the shorter.
+        // always (many values, each with its own high half): build both, keep the shorter. Both
+        // start at the same place, so the set code can be set aside and put back as it is.
         let start = self.rev.len();
-        let entry = self.split_block(&split, hit, miss);
-        match value_sets() {
-            Some(true) => return entry,
-            Some(false) => self.rev.truncate(start),
-            None => {
-                let sets = self.rev.len() - start;
-                self.rev.truncate(start);
-                let entry = self.general_block(alts, hit, miss);
-                if self.rev.len() - start <= sets {
-                    return entry;
-                }
-                self.rev.truncate(start);
-                return self.split_block(&split, hit, miss);
-            }
+        let sets_entry = self.split_block(&split, hit, miss);
+        if value_sets() == Some(true) {
+            return sets_entry;
         }
-        self.general_block(alts, hit, miss)
+        let sets_code = self.rev.split_off(start);
+        let general_entry = self.general_block(alts, hit, miss);
+        if value_sets() == Some(false) || self.rev.len() - start <= sets_code.len() {
+            return general_entry;
+        }
+        self.rev.truncate(start);
+        self.rev.extend(sets_code);
+        sets_entry
     }
 
     /// The rules one by one: each alternative a chain of comparisons, the first that holds wins.
@@ -675,24 +672,18 @@ impl Asm {
             (Some(n), _) if n <= tree_len => chain(self, set, hit, miss),
             (_, Some(n)) if n <= tree_len => chain(self, &outside, miss, hit),
             _ => {
-                // The set and its complement alternate along the number line.
-                let (mut ins, mut outs) = (set.iter().peekable(), outside.iter().peekable());
+                // The set and its complement alternate along the number line, starting with the
+                // one that holds 0.
+                let (first, second) = if set[0].0 == 0 {
+                    ((set, hit), (&outside, miss))
+                } else {
+                    ((&outside, miss), (set, hit))
+                };
                 let mut intervals: Vec<(u32, Label)> = Vec::new();
-                loop {
-                    match (ins.peek(), outs.peek()) {
-                        (Some(&&(a, _)), Some(&&(b, _))) if a < b => {
-                            intervals.push((a, hit));
-                            ins.next();
-                        }
-                        (_, Some(&&(b, _))) => {
-                            intervals.push((b, miss));
-                            outs.next();
-                        }
-                        (Some(&&(a, _)), None) => {
-                            intervals.push((a, hit));
-                            ins.next();
-                        }
-                        (None, None) => break,
+                for (i, &(a, _)) in first.0.iter().enumerate() {
+                    intervals.push((a, first.1));
+                    if let Some(&(b, _)) = second.0.get(i) {
+                        intervals.push((b, second.1));
                     }
                 }
                 self.tree(&intervals)
