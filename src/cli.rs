@@ -13,11 +13,12 @@ use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
+use crate::log::{Level, LogFormat};
 use crate::passwd::{self, GroupsSpec, UserSpec};
 use crate::{duration, limits, signals};
 
 /// Exit code for pidguard's own errors before the program starts (same convention as `docker run`).
-pub const EXIT_USAGE: i32 = 125;
+pub use crate::error::EXIT_USAGE;
 
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
 
@@ -265,48 +266,6 @@ pub const OPTIONS: &[Opt] = &[
         "text or json (one object per line) [default: text]",
     ),
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Off,
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-impl Level {
-    const ALL: [Level; 6] = [
-        Level::Off,
-        Level::Error,
-        Level::Warn,
-        Level::Info,
-        Level::Debug,
-        Level::Trace,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Off => "off",
-            Level::Error => "error",
-            Level::Warn => "warn",
-            Level::Info => "info",
-            Level::Debug => "debug",
-            Level::Trace => "trace",
-        }
-    }
-
-    fn raised(self, by: usize) -> Level {
-        Level::ALL[(self as usize + by).min(Level::ALL.len() - 1)]
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunConfig {

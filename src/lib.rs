@@ -5,9 +5,9 @@
 //! endpoint's HTTP parser. `main.rs` only parses, dispatches and maps errors to exit codes.
 
 pub mod audit;
-pub mod checks;
 pub mod cli;
 pub mod duration;
+pub mod error;
 pub mod harden;
 pub mod health;
 pub mod init;

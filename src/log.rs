@@ -9,7 +9,47 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{Level, LogFormat};
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl Level {
+    pub const ALL: [Level; 6] = [
+        Level::Off,
+        Level::Error,
+        Level::Warn,
+        Level::Info,
+        Level::Debug,
+        Level::Trace,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Off => "off",
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+            Level::Trace => "trace",
+        }
+    }
+
+    pub fn raised(self, by: usize) -> Level {
+        Level::ALL[(self as usize + by).min(Level::ALL.len() - 1)]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
 static JSON: AtomicU8 = AtomicU8::new(0);
@@ -42,15 +82,15 @@ pub fn write(level: Level, msg: &str) {
 }
 
 #[macro_export]
-macro_rules! error { ($($t:tt)*) => { $crate::log::write($crate::cli::Level::Error, &format!($($t)*)) } }
+macro_rules! error { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Error, &format!($($t)*)) } }
 #[macro_export]
-macro_rules! warn { ($($t:tt)*) => { $crate::log::write($crate::cli::Level::Warn, &format!($($t)*)) } }
+macro_rules! warn { ($($t:tt)*) => { $crate::log::write($crate::log::Level::Warn, &format!($($t)*)) } }
 #[macro_export]
-macro_rules! info { ($($t:tt)*) => { if $crate::log::enabled($crate::cli::Level::Info) { $crate::log::write($crate::cli::Level::Info, &format!($($t)*)) } } }
+macro_rules! info { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Info) { $crate::log::write($crate::log::Level::Info, &format!($($t)*)) } } }
 #[macro_export]
-macro_rules! debug { ($($t:tt)*) => { if $crate::log::enabled($crate::cli::Level::Debug) { $crate::log::write($crate::cli::Level::Debug, &format!($($t)*)) } } }
+macro_rules! debug { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Debug) { $crate::log::write($crate::log::Level::Debug, &format!($($t)*)) } } }
 #[macro_export]
-macro_rules! trace { ($($t:tt)*) => { if $crate::log::enabled($crate::cli::Level::Trace) { $crate::log::write($crate::cli::Level::Trace, &format!($($t)*)) } } }
+macro_rules! trace { ($($t:tt)*) => { if $crate::log::enabled($crate::log::Level::Trace) { $crate::log::write($crate::log::Level::Trace, &format!($($t)*)) } } }
 
 pub fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

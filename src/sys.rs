@@ -850,10 +850,9 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
         report.step.store(step as u32, Ordering::SeqCst);
         // SAFETY: _exit is async-signal-safe and ends only this child (its own thread group).
         unsafe {
-            let code = match (step, err) {
-                (Step::Exec, libc::ENOENT) => 127,
-                (Step::Exec, _) => 126,
-                _ => 125,
+            let code = match step {
+                Step::Exec => crate::error::exec_exit_code(err),
+                _ => crate::error::EXIT_SETUP,
             };
             libc::_exit(code)
         }

@@ -21,6 +21,7 @@ pub mod hosts;
 pub mod http;
 pub mod metrics;
 pub mod probe;
+pub mod schedule;
 pub mod server;
 pub mod target;
 

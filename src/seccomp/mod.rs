@@ -32,6 +32,7 @@ pub mod cmd;
 mod compile;
 mod default;
 pub mod json;
+pub mod pid1;
 mod prebuilt;
 mod profile;
 mod syscalls;

@@ -15,203 +15,33 @@
 //! nothing is left, with the program's status. When the program exits on its own but leaves other
 //! processes, they get the same treatment. The exit code is decided by us, not by Docker's SIGKILL.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::checks::{Checker, Health};
 use crate::cli::{OnUnhealthy, RestartPolicy, RunConfig};
+use crate::error::{EXIT_NOT_FOUND, EXIT_SETUP, SetupError};
 use crate::health::metrics;
+use crate::health::schedule::{Checker, Health};
 use crate::health::server::{self, Server, State};
-use crate::health::target::Target;
 use crate::sys::{self, SpawnError};
 use crate::{debug, error, info, signals, trace, warn};
+
+mod procs;
+mod spawn;
+
 use crate::{harden, health, seccomp};
-
-/// pidguard's own failure before the program started: 125 with a one-line reason.
-pub const EXIT_SETUP: i32 = 125;
-pub const EXIT_NOT_EXECUTABLE: i32 = 126;
-pub const EXIT_NOT_FOUND: i32 = 127;
-
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// A failure before the program runs: the message and the exit code.
-#[derive(Debug)]
-pub struct SetupError {
-    pub code: i32,
-    pub msg: String,
-}
-
-impl SetupError {
-    pub fn new(code: i32, msg: impl Into<String>) -> Self {
-        SetupError {
-            code,
-            msg: msg.into(),
-        }
-    }
-}
-
-/// The paths to try for PROGRAM, as execvp(3) searches: PROGRAM itself when it has a slash, else each
-/// PATH entry (empty entries mean the current directory) where the name exists.
-pub fn search_path(program: &OsStr, path: Option<&OsStr>) -> Vec<PathBuf> {
-    if program.as_bytes().contains(&b'/') {
-        return vec![PathBuf::from(program)];
-    }
-    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
-    path.as_bytes()
-        .split(|&b| b == b':')
-        .map(|dir| {
-            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
-            Path::new(OsStr::from_bytes(dir)).join(program)
-        })
-        .filter(|p| p.symlink_metadata().is_ok())
-        .collect()
-}
-
-fn cstring(bytes: &[u8], what: &str) -> Result<CString, SetupError> {
-    CString::new(bytes)
-        .map_err(|_| SetupError::new(EXIT_SETUP, format!("{what} contains a NUL byte")))
-}
-
-/// The parts of a child's start that are the same for the program and for app checks.
-struct ChildTemplate {
-    envp: std::rc::Rc<sys::Environ>,
-    sigmask: libc::sigset_t,
-    reignore: Vec<libc::c_int>,
-    filters: Vec<Vec<libc::sock_filter>>,
-}
-
-impl ChildTemplate {
-    fn plan(&self, paths: Vec<CString>, argv: Vec<CString>) -> sys::ChildPlan {
-        let mut plan = sys::ChildPlan::new(paths, argv, self.envp.clone(), self.sigmask);
-        plan.reignore = self.reignore.clone();
-        plan.filters = self.filters.clone();
-        plan
-    }
-}
-
-/// Syscalls PID 1 itself needs on top of the program's profile, so that a strict custom profile
-/// cannot break reaping, forwarding, the health endpoint or starting checks. Docker's default allows
-/// all of them already. `seccomp` is here because every child PID 1 starts installs the program's
-/// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
-/// `dup2`/`dup3` and `ioctl` for what the child does before exec (output of app checks, tcsetpgrp).
-pub const PID1_SYSCALLS: &[&str] = &[
-    "read",
-    "write",
-    "close",
-    "exit",
-    "exit_group",
-    "rt_sigreturn",
-    "rt_sigprocmask",
-    "rt_sigaction",
-    "signalfd4",
-    "poll",
-    "ppoll",
-    "wait4",
-    "waitid",
-    "kill",
-    "getpid",
-    "clone",
-    "fork",
-    "vfork",
-    "execve",
-    "setpgid",
-    "prctl",
-    "seccomp",
-    "openat",
-    "getdents64",
-    "newfstatat",
-    "statx",
-    "fstat",
-    "lseek",
-    "fcntl",
-    "accept4",
-    "recvfrom",
-    "sendto",
-    "shutdown",
-    "pipe2",
-    "mmap",
-    "mprotect",
-    "munmap",
-    "brk",
-    "madvise",
-    "dup2",
-    "dup3",
-    "ioctl",
-    "clock_gettime",
-    "restart_syscall",
-];
-
-struct Filters {
-    program: Vec<Vec<libc::sock_filter>>,
-    pid1: Vec<Vec<libc::sock_filter>>,
-}
-
-/// Loads and compiles the seccomp profile while we may still read root-only files.
-fn seccomp_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
-    use crate::cli::Seccomp;
-    let profile = match &cfg.seccomp {
-        Seccomp::Unconfined => {
-            warn!("seccomp is off (--seccomp unconfined): the program may use every syscall");
-            return Ok(Filters {
-                program: Vec::new(),
-                pid1: Vec::new(),
-            });
-        }
-        Seccomp::Default => {
-            // The common case needs no compilation at all: see seccomp::prebuilt_default.
-            let keep = crate::limits::cap_mask(&cfg.cap_add);
-            if let Some(pid1) = seccomp::prebuilt_default(keep) {
-                return Ok(Filters {
-                    pid1,
-                    program: Vec::new(),
-                });
-            }
-            seccomp::default_profile()
-        }
-        Seccomp::File(path) => seccomp::load_profile(path)
-            .map_err(|e| SetupError::new(EXIT_SETUP, format!("--seccomp: {e}")))?,
-    };
-    let bad = |e: seccomp::Error| SetupError::new(EXIT_SETUP, format!("--seccomp: {e}"));
-    let keep = crate::limits::cap_mask(&cfg.cap_add);
-    let target = seccomp::native_target(keep).map_err(bad)?;
-    let program = seccomp::compile_for(&profile, &target, &[]).map_err(bad)?;
-    if !program.skipped.is_empty() {
-        debug!(
-            "seccomp: {} syscall names unknown on this architecture skipped",
-            program.skipped.len()
-        );
-    }
-    let libc_filters =
-        |f: &[seccompiler::BpfProgram]| f.iter().map(|p| seccomp::to_libc(p)).collect();
-    // PID 1 installs its filter before it forks, so every child inherits it. Docker's default already
-    // allows every syscall PID 1 needs (a unit test holds it to that): with the built-in profile PID 1's
-    // filter *is* the program's, compiled and installed once. A custom profile gets PID1_SYSCALLS on
-    // top for PID 1, and each child installs the exact profile after it, which decides every errno.
-    Ok(match cfg.seccomp {
-        Seccomp::Default => Filters {
-            pid1: libc_filters(&program.filters),
-            program: Vec::new(),
-        },
-        _ => Filters {
-            pid1: libc_filters(
-                &seccomp::compile_for(&profile, &target, PID1_SYSCALLS)
-                    .map_err(bad)?
-                    .filters,
-            ),
-            program: libc_filters(&program.filters),
-        },
-    })
-}
+pub use procs::{descendants, parse_ppid};
+pub use spawn::search_path;
+use spawn::{ChildTemplate, check_argv, cstring};
 
 impl SpawnError {
     /// The `docker run` convention: 127 not found, 126 not executable, 125 pidguard's own failure.
     fn exit_code(&self) -> i32 {
         match self {
-            SpawnError::Step(sys::Step::Exec, libc::ENOENT) => EXIT_NOT_FOUND,
-            SpawnError::Step(sys::Step::Exec, _) => EXIT_NOT_EXECUTABLE,
+            SpawnError::Step(sys::Step::Exec, errno) => crate::error::exec_exit_code(*errno),
             _ => EXIT_SETUP,
         }
     }
@@ -223,36 +53,6 @@ fn checker_for(cfg: &RunConfig, now: Instant) -> Option<Checker> {
     h.check
         .as_ref()
         .map(|_| Checker::new(now, h.interval, h.timeout, h.retries, h.start_period))
-}
-
-/// The app check's command line, fixed for the life of PID 1: exec: targets run as written; http://
-/// and tcp:// run as a `pidguard probe` child, so that no network call ever blocks PID 1's loop.
-fn check_argv(cfg: &RunConfig) -> Result<Option<Vec<CString>>, SetupError> {
-    let Some(target) = &cfg.health.check else {
-        return Ok(None);
-    };
-    let argv: Vec<String> = match target {
-        Target::Exec { argv } => argv.clone(),
-        Target::Http { .. } | Target::Tcp { .. } => {
-            // Resolved now: /proc may be unreadable for us after the drop.
-            let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
-            let mut argv = vec![
-                exe.to_string_lossy().into_owned(),
-                "probe".into(),
-                "--timeout".into(),
-                crate::duration::format(cfg.health.timeout),
-            ];
-            if matches!(target, Target::Http { .. }) {
-                argv.extend(["--expect".into(), cfg.health.expect.clone()]);
-            }
-            argv.push(target.to_string());
-            argv
-        }
-    };
-    argv.iter()
-        .map(|a| cstring(a.as_bytes(), "--health-check"))
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
 }
 
 fn unix_now() -> f64 {
@@ -350,7 +150,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     // Every input is resolved and checked before anything is bound or changed, so that a bad value is
     // the one and only line the user sees.
     let hardening = harden::plan(cfg, Path::new("/"))?;
-    let filters = seccomp_filters(cfg)?;
+    let filters = seccomp::pid1::filters(cfg)?;
     let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);
 
     // Health listeners are bound while we may still be privileged (a port below 1024 needs
@@ -1009,89 +809,5 @@ impl Supervisor<'_> {
         for pid in descendants(std::process::id() as i32) {
             let _ = sys::kill(pid, sig);
         }
-    }
-}
-
-/// Every descendant of `root`, from /proc/*/stat parent links.
-pub fn descendants(root: i32) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let links: Vec<(i32, i32)> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter_map(|pid| {
-            let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-            Some((pid, parse_ppid(&stat)?))
-        })
-        .collect();
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(
-            links
-                .iter()
-                .filter(|&&(_, pp)| pp == parent)
-                .map(|&(p, _)| p),
-        );
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
-/// The parent pid from a /proc/PID/stat line. The command name may contain spaces and parentheses,
-/// so fields are counted after the last `)`.
-pub fn parse_ppid(stat: &[u8]) -> Option<i32> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    rest.split_ascii_whitespace().nth(1)?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_profile_allows_what_pid1_needs() {
-        let profile = seccomp::default_profile();
-        let allowed: Vec<&str> = profile
-            .syscalls
-            .iter()
-            .filter(|r| r.action == seccomp::Action::Allow)
-            .flat_map(|r| r.names.iter().map(String::as_str))
-            .collect();
-        // fork and vfork exist only on some architectures; glibc's fork() uses clone.
-        for name in PID1_SYSCALLS
-            .iter()
-            .filter(|n| !matches!(**n, "fork" | "vfork"))
-        {
-            assert!(
-                allowed.contains(name),
-                "{name} is not allowed by Docker's default profile"
-            );
-        }
-    }
-
-    #[test]
-    fn ppid_from_stat_with_odd_names() {
-        assert_eq!(parse_ppid(b"42 (sh) S 7 42 42 0"), Some(7));
-        assert_eq!(parse_ppid(b"42 (a) b) (c) R 9 1 1"), Some(9));
-        assert_eq!(parse_ppid(b"garbage"), None);
-    }
-
-    #[test]
-    fn path_search_follows_execvp() {
-        assert_eq!(
-            search_path(OsStr::new("./x"), None),
-            vec![PathBuf::from("./x")]
-        );
-        let found = search_path(
-            OsStr::new("sh"),
-            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
-        );
-        assert!(found.iter().all(|p| p.ends_with("sh")));
-        assert!(!found.is_empty());
-        assert!(search_path(OsStr::new("no-such-program-xyz"), None).is_empty());
     }
 }

@@ -19,7 +19,7 @@ use std::path::Path;
 use caps::Capability;
 
 use crate::cli::RunConfig;
-use crate::init::{EXIT_SETUP, SetupError};
+use crate::error::{EXIT_SETUP, SetupError};
 use crate::limits::RlimitSpec;
 use crate::passwd::{self, GroupsSpec, Identity, NameOrId, UserSpec};
 use crate::sys::{self, Ids, Privileges};
