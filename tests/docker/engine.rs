@@ -363,8 +363,12 @@ impl Drop for TempDir {
 
 /// `docker build --network none` of `dockerfile` in `context`, tagged `tag`; `extra` goes before the
 /// context (e.g. `["--target", "local"]`, `["--build-arg", "K=V"]`).
+///
+/// `--no-cache`: tests build in parallel and remove their images when done. The legacy builder would
+/// reuse a cached layer of another test's image (`COPY rootfs/ /` on `scratch` is the same layer in
+/// several images) and fail with "unknown parent image ID" when that test removed it mid-build.
 pub fn build(tag: &str, dockerfile: &Path, context: &Path, extra: &[&str]) {
-    let mut args = vec!["build", "--network", "none", "-q", "-t", tag];
+    let mut args = vec!["build", "--no-cache", "--network", "none", "-q", "-t", tag];
     args.extend(extra);
     let file = dockerfile.to_str().unwrap();
     args.extend(["-f", file, context.to_str().unwrap()]);
