@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 need=()
 for pkg_cmd in "busybox-static:/bin/busybox" "docker.io:/usr/sbin/dockerd" "runc:/usr/sbin/runc" \
                "prometheus:/usr/bin/promtool" "util-linux:/usr/bin/unshare" "libcap2-bin:/usr/sbin/capsh" \
-               "python3:/usr/bin/python3" "bash:/bin/bash" "docker-compose:/usr/bin/docker-compose"; do
+               "python3:/usr/bin/python3" "bash:/bin/bash" "docker-compose:/usr/bin/docker-compose" \
+               "postgresql-15:/usr/lib/postgresql/15/bin/postgres" "redis-server:/usr/bin/redis-server" \
+               "nginx-light:/usr/sbin/nginx" "nodejs:/usr/bin/node"; do
   [ -e "${pkg_cmd#*:}" ] || need+=("${pkg_cmd%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
