@@ -1,8 +1,9 @@
 //! Every `unsafe` call of pidguard lives here, each with its reason.
 //!
-//! Two kinds of code are here. Thin wrappers for calls that `nix` does not cover the way PID 1 needs
-//! (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw descriptors; `clone`).
-//! And [`exec_child`], the code that runs in the child between `clone` and `execve`. The child shares
+//! Two kinds of code are here. Thin wrappers, one syscall each, for calls that `nix` does not cover
+//! the way PID 1 needs (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw
+//! descriptors; `clone`; `capget`/`capset` and the integer `prctl`s of the privilege drop, whose order
+//! lives in `harden/apply.rs`, not here). And [`exec_child`], the code that runs in the child between `clone` and `execve`. The child shares
 //! PID 1's memory (`CLONE_VM`, as in posix_spawn) while PID 1 sleeps, so it must not allocate, take a
 //! lock or log (see signal-safety(7)): it would change PID 1's heap under its feet. Everything the
 //! child needs is therefore computed before into a [`ChildPlan`] of plain data and raw pointers, and
@@ -211,33 +212,6 @@ pub fn isatty(fd: RawFd) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
-/// Identity and privilege steps, all resolved before they are applied.
-#[derive(Debug, Clone, Default)]
-pub struct Privileges {
-    /// Switch to these ids (setgroups, setresgid, setresuid); `None` keeps the current ones.
-    pub ids: Option<Ids>,
-    /// Capabilities to keep (bit n = capability n) in every set; all others are removed.
-    pub keep_caps: u64,
-    /// Highest capability number the kernel knows (PR_CAPBSET_READ answers EINVAL above it).
-    pub last_cap: u32,
-    /// The bounding set before the drop: capabilities already missing need no PR_CAPBSET_DROP.
-    pub bounding: u64,
-    /// Whether we hold CAP_SETPCAP, needed to shrink the bounding set and to set securebits. Without it
-    /// (pidguard started unprivileged) both are already out of reach for the program because of
-    /// no_new_privs and an empty permitted set.
-    pub have_setpcap: bool,
-    pub no_new_privs: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Ids {
-    pub uid: u32,
-    pub gid: u32,
-    pub groups: Vec<u32>,
-    /// Whether setgroups is needed and allowed (false when already running with exactly these ids).
-    pub switch: bool,
-}
-
 /// Everything the child does between clone and exec, as plain data built before the clone.
 pub struct ChildPlan {
     /// Paths to try in order, as execvp would (PATH already searched).
@@ -388,15 +362,7 @@ fn libc_environ() -> *const *const c_char {
 pub enum Step {
     Setpgid = 1,
     Output,
-    Keepcaps,
-    Setgroups,
-    Setresgid,
-    Setresuid,
-    Capset,
-    Bounding,
-    Ambient,
-    Securebits,
-    NoNewPrivs,
+    Rlimits,
     Seccomp,
     Signals,
     Exec,
@@ -405,27 +371,16 @@ pub enum Step {
 impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
-        [
-            Setpgid, Output, Keepcaps, Setgroups, Setresgid, Setresuid, Capset, Bounding, Ambient,
-            Securebits, NoNewPrivs, Seccomp, Signals, Exec,
-        ]
-        .into_iter()
-        .find(|s| *s as u32 == code)
+        [Setpgid, Output, Rlimits, Seccomp, Signals, Exec]
+            .into_iter()
+            .find(|s| *s as u32 == code)
     }
 
     pub fn describe(self) -> &'static str {
         match self {
             Step::Setpgid => "create the program's process group (setpgid)",
             Step::Output => "redirect stdin, stdout or stderr (dup2)",
-            Step::Keepcaps => "keep capabilities across the user switch (PR_SET_KEEPCAPS)",
-            Step::Setgroups => "set the supplementary groups (setgroups)",
-            Step::Setresgid => "switch group (setresgid)",
-            Step::Setresuid => "switch user (setresuid)",
-            Step::Capset => "set the capability sets (capset)",
-            Step::Bounding => "drop the capability bounding set (PR_CAPBSET_DROP)",
-            Step::Ambient => "set the ambient capabilities (PR_CAP_AMBIENT)",
-            Step::Securebits => "lock the securebits (PR_SET_SECUREBITS)",
-            Step::NoNewPrivs => "set no_new_privs (PR_SET_NO_NEW_PRIVS)",
+            Step::Rlimits => "set the program's resource limits (setrlimit)",
             Step::Seccomp => "install the seccomp filter",
             Step::Signals => "restore the signal mask and dispositions",
             Step::Exec => "execute the program",
@@ -590,14 +545,6 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> c_int {
     exec_child(args.plan, args.report)
 }
 
-// Kernel ABI constants that libc does not export for every target.
-const SECBIT_NOROOT: libc::c_ulong = 1 << 0;
-const SECBIT_NOROOT_LOCKED: libc::c_ulong = 1 << 1;
-const SECBIT_NO_SETUID_FIXUP_LOCKED: libc::c_ulong = 1 << 3;
-const SECBIT_KEEP_CAPS_LOCKED: libc::c_ulong = 1 << 5;
-const SECBIT_NO_CAP_AMBIENT_RAISE: libc::c_ulong = 1 << 6;
-const SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED: libc::c_ulong = 1 << 7;
-const CAP_SETPCAP: u32 = 8;
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 #[repr(C)]
@@ -607,37 +554,20 @@ struct CapHeader {
 }
 
 #[repr(C)]
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct CapData {
     effective: u32,
     permitted: u32,
     inheritable: u32,
 }
 
-/// The capability sets of the calling thread, as bit masks (bit n = capability n).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CapState {
-    pub effective: u64,
-    pub permitted: u64,
-    pub inheritable: u64,
-    pub bounding: u64,
-    pub ambient: u64,
-}
-
-/// Reads every capability set: one capget for three of them, one prctl per known capability for
-/// the bounding set, and for the ambient set only when it can be non-empty: the kernel keeps every
-/// ambient capability both permitted and inheritable (capabilities(7)), so with no capability in
-/// both, the ambient set is empty without asking.
-pub fn capabilities(last_cap: u32) -> io::Result<CapState> {
+/// `capget(2)` of the calling thread: (effective, permitted, inheritable), bit n = capability n.
+pub fn capget() -> io::Result<(u64, u64, u64)> {
     let hdr = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let mut data = [CapData {
-        effective: 0,
-        permitted: 0,
-        inheritable: 0,
-    }; 2];
+    let mut data = [CapData::default(); 2];
     // SAFETY: header and two data words as capget(2) expects for version 3, alive for the call.
     let ret = unsafe {
         libc::syscall(
@@ -649,174 +579,66 @@ pub fn capabilities(last_cap: u32) -> io::Result<CapState> {
     if ret == -1 {
         return Err(io::Error::last_os_error());
     }
-    let join = |lo: u32, hi: u32| lo as u64 | (hi as u64) << 32;
-    let mut state = CapState {
-        effective: join(data[0].effective, data[1].effective),
-        permitted: join(data[0].permitted, data[1].permitted),
-        inheritable: join(data[0].inheritable, data[1].inheritable),
-        bounding: 0,
-        ambient: 0,
-    };
-    let ambient_possible = state.permitted & state.inheritable;
-    for cap in 0..=last_cap.min(63) {
-        let c = cap as libc::c_ulong;
-        if prctl(libc::PR_CAPBSET_READ, c)? == 1 {
-            state.bounding |= 1 << cap;
-        }
-        if ambient_possible & (1 << cap) == 0 {
-            continue;
-        }
-        // SAFETY: integer arguments only.
-        let amb = unsafe {
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong,
-                c,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            )
-        };
-        if amb == 1 {
-            state.ambient |= 1 << cap;
-        }
-    }
-    Ok(state)
+    let join = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
+    Ok((
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ))
 }
 
-/// Sets effective, permitted and inheritable of the calling thread. Async-signal-safe (one syscall).
-fn capset(effective: u64, permitted: u64, inheritable: u64) -> c_int {
+/// `capset(2)` of the calling thread: effective, permitted, inheritable.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
     let hdr = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let split = |m: u64| (m as u32, (m >> 32) as u32);
-    let (e0, e1) = split(effective);
-    let (p0, p1) = split(permitted);
-    let (i0, i1) = split(inheritable);
-    let data = [
-        CapData {
-            effective: e0,
-            permitted: p0,
-            inheritable: i0,
-        },
-        CapData {
-            effective: e1,
-            permitted: p1,
-            inheritable: i1,
-        },
-    ];
+    let word = |m: u64, hi: bool| (if hi { m >> 32 } else { m & 0xffff_ffff }) as u32;
+    let data = [false, true].map(|hi| CapData {
+        effective: word(effective, hi),
+        permitted: word(permitted, hi),
+        inheritable: word(inheritable, hi),
+    });
     // SAFETY: header and two data words as capset(2) expects for version 3, alive for the call.
-    unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) as c_int }
-}
-
-/// Applies the privilege drop to the calling thread, in the order runc and youki use. PID 1 calls it
-/// on itself (single-threaded) before it starts the program. Only syscalls on prepared data, so it
-/// would also be safe between clone and exec. Returns the failing step and errno.
-///
-/// Order and why (capabilities(7), prctl(2), runc libcontainer/init_linux.go `finalizeNamespace`):
-/// 1. PR_SET_KEEPCAPS, so that the permitted set survives setresuid to a non-zero uid.
-/// 2. setgroups → setresgid → setresuid: groups first, because both need CAP_SETGID/CAP_SETUID,
-///    which the uid change takes away.
-/// 3. capset(eff = perm = keep + SETPCAP): the uid change cleared the effective set; raise again what
-///    is kept, plus CAP_SETPCAP for the next two steps.
-/// 4. PR_CAPBSET_DROP every capability not kept (needs CAP_SETPCAP in effective).
-/// 5. Ambient: clear, then raise each kept capability, so it survives exec for a non-root uid.
-/// 6. Securebits, locked: NOROOT (uid 0 gains nothing on exec), setuid fixups locked on, keep-caps
-///    locked off, no further ambient raise. Needs CAP_SETPCAP.
-/// 7. capset(eff = perm = inh = keep): CAP_SETPCAP goes.
-/// 8. PR_SET_NO_NEW_PRIVS: setuid bits and file capabilities stop working; required for seccomp.
-pub fn drop_privileges(p: &Privileges, groups: &[libc::gid_t]) -> Result<(), (Step, i32)> {
-    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    let fail = |step| Err((step, errno()));
-    let all: u64 = if p.last_cap >= 63 {
-        u64::MAX
-    } else {
-        (1u64 << (p.last_cap + 1)) - 1
-    };
-    let keep = p.keep_caps & all;
-    let setpcap = if p.have_setpcap {
-        1u64 << CAP_SETPCAP
-    } else {
-        0
-    };
-
-    // SAFETY: each call below is a single syscall taking integers or pointers to locals/prepared
-    // slices that outlive the call; none allocates or takes a lock.
-    unsafe {
-        if let Some(ids) = &p.ids
-            && ids.switch
-        {
-            if libc::prctl(libc::PR_SET_KEEPCAPS, 1 as libc::c_ulong, 0, 0, 0) == -1 {
-                return fail(Step::Keepcaps);
-            }
-            if libc::setgroups(groups.len(), groups.as_ptr()) == -1 {
-                return fail(Step::Setgroups);
-            }
-            if libc::setresgid(ids.gid, ids.gid, ids.gid) == -1 {
-                return fail(Step::Setresgid);
-            }
-            if libc::setresuid(ids.uid, ids.uid, ids.uid) == -1 {
-                return fail(Step::Setresuid);
-            }
-        }
-        if p.have_setpcap {
-            if capset(keep | setpcap, keep | setpcap, keep) == -1 {
-                return fail(Step::Capset);
-            }
-            for cap in 0..=p.last_cap.min(63) {
-                if keep & (1 << cap) == 0
-                    && p.bounding & (1 << cap) != 0
-                    && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) == -1
-                {
-                    return fail(Step::Bounding);
-                }
-            }
-        } else if capset(keep, keep, keep) == -1 {
-            return fail(Step::Capset);
-        }
-        let amb = |op: libc::c_ulong, cap: libc::c_ulong| {
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                op,
-                cap,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            )
-        };
-        if amb(libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0) == -1 {
-            return fail(Step::Ambient);
-        }
-        for cap in 0..=p.last_cap.min(63) {
-            if keep & (1 << cap) != 0
-                && amb(
-                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-                    cap as libc::c_ulong,
-                ) == -1
-            {
-                return fail(Step::Ambient);
-            }
-        }
-        if p.have_setpcap {
-            let bits = SECBIT_NOROOT
-                | SECBIT_NOROOT_LOCKED
-                | SECBIT_NO_SETUID_FIXUP_LOCKED
-                | SECBIT_KEEP_CAPS_LOCKED
-                | SECBIT_NO_CAP_AMBIENT_RAISE
-                | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-            if libc::prctl(libc::PR_SET_SECUREBITS, bits, 0, 0, 0) == -1 {
-                return fail(Step::Securebits);
-            }
-            if capset(keep, keep, keep) == -1 {
-                return fail(Step::Capset);
-            }
-        }
-        if p.no_new_privs
-            && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) == -1
-        {
-            return fail(Step::NoNewPrivs);
-        }
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) };
+    if ret == -1 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// `prctl` with two integer arguments (PR_CAP_AMBIENT).
+pub fn prctl3(option: c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> io::Result<c_int> {
+    // SAFETY: the options used with it take integer arguments only, no pointers.
+    check(unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+}
+
+/// The descriptor numbers open in this process, from /proc/self/fd (the directory's own descriptor
+/// left out).
+pub fn open_fds() -> io::Result<Vec<i32>> {
+    let dir = std::fs::read_dir("/proc/self/fd")?;
+    let mut fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    // The last one opened is the directory itself: the lowest free number when it was opened,
+    // which is not reliably the highest; drop whichever no longer exists.
+    fds.retain(|&fd| {
+        // SAFETY: F_GETFD only inspects the descriptor number.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
+    });
+    fds.sort_unstable();
+    Ok(fds)
+}
+
+/// Limits every child sets on itself between clone and exec (the program's own limits, which PID 1
+/// does not share: see `harden::plan::scope`): (resource, soft, hard). Set once, by
+/// `harden::apply`, before the first child; read by the child without a lock or an allocation.
+static CHILD_RLIMITS: std::sync::OnceLock<Box<[(nix::sys::resource::Resource, u64, u64)]>> =
+    std::sync::OnceLock::new();
+
+/// Sets the limits every later child applies before `execve`; only the first call counts.
+pub fn set_child_rlimits(limits: Vec<(nix::sys::resource::Resource, u64, u64)>) {
+    let _ = CHILD_RLIMITS.set(limits.into_boxed_slice());
 }
 
 /// Installs seccomp filters on the calling thread. Async-signal-safe.
@@ -895,9 +717,29 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
                 die(Step::Signals, errno());
             }
         }
-        // Identity, capabilities, no_new_privs, rlimits and umask were applied to PID 1 before the fork
-        // (harden.rs) and are inherited. The seccomp filter is the last step before exec, so that
-        // nothing above runs under it; it needs no_new_privs, already set.
+        // Identity, capabilities, no_new_privs, the shared rlimits and the umask were applied to PID 1
+        // before the clone (harden/apply.rs) and are inherited. The program's own limits are set
+        // here (lowering needs no privilege; PID 1 raised any hard limit above its own before the
+        // drop). The seccomp filter is the last step before exec, so that nothing above runs under
+        // it; it needs no_new_privs, already set.
+        if let Some(limits) = CHILD_RLIMITS.get() {
+            for &(resource, soft, hard) in limits.iter() {
+                let lim = libc::rlimit64 {
+                    rlim_cur: soft,
+                    rlim_max: hard,
+                };
+                if libc::syscall(
+                    libc::SYS_prlimit64,
+                    0 as libc::c_long,
+                    resource as libc::c_long,
+                    &lim as *const libc::rlimit64,
+                    std::ptr::null_mut::<libc::rlimit64>(),
+                ) == -1
+                {
+                    die(Step::Rlimits, errno());
+                }
+            }
+        }
         if let Err(err) = install_filters(&plan.filters) {
             die(Step::Seccomp, err);
         }
@@ -932,18 +774,15 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
     }
 }
 
-/// Supplementary groups of the process.
-pub fn current_groups() -> Vec<u32> {
+/// Supplementary groups of the process, `getgroups(2)`.
+pub fn getgroups() -> io::Result<Vec<u32>> {
     // SAFETY: the first call asks the size; the second fills a buffer of exactly that size.
     unsafe {
-        let n = libc::getgroups(0, std::ptr::null_mut());
-        if n <= 0 {
-            return Vec::new();
-        }
+        let n = check(libc::getgroups(0, std::ptr::null_mut()))?;
         let mut v = vec![0 as libc::gid_t; n as usize];
-        let n = libc::getgroups(n, v.as_mut_ptr());
-        v.truncate(n.max(0) as usize);
-        v
+        let n = check(libc::getgroups(n, v.as_mut_ptr()))?;
+        v.truncate(n as usize);
+        Ok(v)
     }
 }
 

@@ -11,7 +11,8 @@ use crate::warn;
 /// cannot break reaping, forwarding, the health endpoint or starting checks. Docker's default allows
 /// all of them already. `seccomp` is here because every child PID 1 starts installs the program's
 /// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
-/// `dup2`/`dup3` and `ioctl` for what the child does before exec (output of app checks, tcsetpgrp).
+/// `dup2`/`dup3`, `ioctl` and `prlimit64` for what the child does before exec (output of app checks,
+/// tcsetpgrp, the program's own rlimits).
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",
@@ -57,6 +58,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "ioctl",
     "clock_gettime",
     "restart_syscall",
+    "prlimit64",
 ];
 
 pub struct Filters {
