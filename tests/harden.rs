@@ -423,3 +423,233 @@ fn switching_without_cap_setuid_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+/// pidguard started by `setpriv` as `uid:gid` with no groups and no capabilities, as a non-root
+/// container starts (docker run --user, OpenShift, Kubernetes runAsUser).
+fn as_started_by(uid: &str, gid: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--net", "--kill-child"])
+        .args(["setpriv", "--reuid", uid, "--regid", gid, "--clear-groups"])
+        .args(["--inh-caps=-all", "--"])
+        .arg(pidguard())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_random_nonroot_uid_with_gid_0_runs_as_it_is_and_says_so() {
+    // The image says --user 65532; OpenShift runs it as docker run --user 1000680000:0 would.
+    let out = as_started_by(
+        "1000680000",
+        "0",
+        &[
+            "--user",
+            "65532",
+            "--log-level",
+            "info",
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; id -g; echo $HOME $USER $LOGNAME; grep -E '^(Uid|Gid|CapEff|NoNewPrivs)' /proc/1/status",
+        ],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let map = status_map(&stdout);
+    assert!(
+        stdout.starts_with("1000680000\n0\n/ 1000680000 1000680000\n"),
+        "{stdout}"
+    );
+    assert_fields(
+        "PID 1",
+        &map,
+        &[
+            ("Uid", "1000680000 1000680000 1000680000 1000680000"),
+            ("Gid", "0 0 0 0"),
+            ("CapEff", "0000000000000000"),
+            ("NoNewPrivs", "1"),
+        ],
+    );
+    assert!(
+        stderr.contains("info: running as uid 1000680000 gid 0")
+            && stderr
+                .contains("--user 65532 (uid 65532 gid 65532) needs CAP_SETUID and CAP_SETGID"),
+        "{stderr}"
+    );
+    // At the default level the kept identity is not a warning: nothing on stderr.
+    let out = as_started_by("1000680000", "0", &["--user", "65532", "--", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn user_65532_with_dockers_gid_0_needs_no_privilege() {
+    // USER 65532 in a Dockerfile without /etc/passwd: Docker starts it with gid 0.
+    let out = as_started_by(
+        "65532",
+        "0",
+        &["--user", "65532", "--", "/bin/sh", "-c", "id -u; id -g"],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "65532\n0\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // --groups asks for something this start cannot do: still an error.
+    let out = as_started_by(
+        "65532",
+        "0",
+        &["--user", "65532", "--groups", "10", "--", "/bin/true"],
+    );
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot set --groups: pidguard lacks CAP_SETGID")
+    );
+}
+
+#[test]
+fn rlimits_that_would_break_pid1_are_refused_before_the_program_starts() {
+    let dir = scratch("rlimit-refused");
+    let marker = dir.join("started");
+    let touch = format!("touch {}", marker.display());
+    for (limit, fix) in [
+        ("nofile=1", "write nofile="),
+        ("nofile=0", "write nofile="),
+        ("nproc=0", "write nproc=2 or more"),
+    ] {
+        let out = run_as(&["--user", "65532", "--rlimit", limit], &touch);
+        assert_eq!(out.code, Some(125), "{limit}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{limit}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("too low for PID 1") && out.stderr.contains(fix),
+            "{limit}: {}",
+            out.stderr
+        );
+        assert!(!marker.exists(), "{limit}: the program started");
+    }
+    // With an app check beside the program, nproc needs one more.
+    let out = run_as(
+        &[
+            "--user",
+            "65532",
+            "--health-check",
+            "exec:/bin/true",
+            "--rlimit",
+            "nproc=2",
+        ],
+        &touch,
+    );
+    assert_eq!(out.code, Some(125), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("write nproc=3 or more"),
+        "{}",
+        out.stderr
+    );
+    // The minimum the message names works, for PID 1 and the program.
+    let min: String = run_as(&["--user", "65532", "--rlimit", "nofile=1"], "true")
+        .stderr
+        .rsplit("write nofile=")
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let s = seen(&["--user", "65532", "--rlimit", &format!("nofile={min}")]);
+    assert_eq!(s.out.code, Some(0), "{}", s.out.stderr);
+    for limits in [&s.program_limits, &s.pid1_limits] {
+        assert_eq!(
+            limit_line(limits, "Max open files"),
+            [min.as_str(), min.as_str()]
+        );
+    }
+}
+
+#[test]
+fn per_process_limits_bind_the_program_and_its_checks_not_pid1() {
+    let s = seen(&[
+        "--user",
+        "65532",
+        "--rlimit",
+        "cpu=30",
+        "--rlimit",
+        "as=1073741824",
+        "--rlimit",
+        "fsize=1048576",
+    ]);
+    assert_eq!(s.out.code, Some(0), "{}", s.out.stderr);
+    assert_eq!(limit_line(&s.program_limits, "Max cpu time"), ["30", "30"]);
+    assert_eq!(
+        limit_line(&s.program_limits, "Max address space"),
+        ["1073741824", "1073741824"]
+    );
+    assert_eq!(
+        limit_line(&s.program_limits, "Max file size"),
+        ["1048576", "1048576"]
+    );
+    for name in ["Max cpu time", "Max address space", "Max file size"] {
+        assert_eq!(
+            limit_line(&s.pid1_limits, name),
+            ["unlimited", "unlimited"],
+            "{name}"
+        );
+    }
+    // An address-space limit far below what PID 1 uses does not touch PID 1: the program is the
+    // one that cannot map its memory.
+    let out = run_as(&["--user", "65532", "--rlimit", "as=1048576"], "exit 0");
+    assert_ne!(out.code, Some(0), "a shell does not start in 1 MiB");
+    assert!(
+        !out.stderr.contains("pidguard: error: poll"),
+        "PID 1 is unharmed: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn setuid_without_kill_is_refused_and_with_kill_the_stop_stays_graceful() {
+    let out = run_as(
+        &["--allow-root", "--cap-add", "CHOWN,SETUID,SETGID"],
+        "true",
+    );
+    assert_eq!(out.code, Some(125), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--cap-add SETUID") && out.stderr.contains("add KILL"),
+        "{}",
+        out.stderr
+    );
+    // With KILL kept, PID 1 (root, no other capability) still reaches a program that switched
+    // to another uid: SIGTERM is delivered and the program exits on it, long before the grace.
+    let dir = scratch("setuid-kill");
+    let ready = dir.join("ready");
+    let py = format!(
+        "import os,time; os.setgid(65532); os.setuid(65532); open('{}','w').close(); time.sleep(60)",
+        ready.display()
+    );
+    let pid1 = Pid1::start_env(
+        &[
+            "--allow-root",
+            "--cap-add",
+            "SETUID,SETGID,KILL",
+            "--grace",
+            "30s",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            &py,
+        ],
+        &[("PIDGUARD_USER", "")],
+    );
+    wait_until("the program to switch user", || ready.exists());
+    pid1.signal(libc::SIGTERM);
+    let out = pid1.wait();
+    assert_eq!(out.code, Some(128 + libc::SIGTERM), "{}", out.stderr);
+    assert!(!out.stderr.contains("SIGKILL"), "{}", out.stderr);
+}

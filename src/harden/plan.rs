@@ -334,8 +334,8 @@ pub fn from_state(cfg: &RunConfig, now: &Current, db: &Databases) -> Result<Plan
         return Err(fail(
             "--cap-add SETUID lets the program switch to a uid that PID 1, which keeps the program's \
              capabilities, could then not signal (no CAP_KILL): stop and restart would end in SIGKILL; \
-             add KILL to --cap-add, or do the root work before pidguard (a --setup step or an entrypoint \
-             script ending in exec /pidguard --user app -- \"$@\")",
+             add KILL to --cap-add, or do the root work before pidguard starts (an entrypoint script \
+             ending in exec /pidguard --user app -- \"$@\")",
         ));
     }
     for &cap in &cfg.cap_add {
