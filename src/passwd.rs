@@ -30,7 +30,7 @@
 //! [`resolve`]); only [`read_db`] and [`lookup`] touch the file system.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Largest passwd or group file we read. Real ones are a few KiB; this only stops a hostile image.
@@ -576,28 +576,20 @@ pub fn resolve(
     })
 }
 
-/// Reads a database file, at most [`MAX_FILE_BYTES`]. `Ok(None)` when it does not exist.
+/// Reads a database file through [`crate::fsread`] (at most [`MAX_FILE_BYTES`], never blocking on a
+/// FIFO). `Ok(None)` when it does not exist.
 pub fn read_db(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    let read_err = |err| Error::Read {
-        path: path.to_path_buf(),
-        err,
-    };
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(read_err(err)),
-    };
-    // Room for a usual file up front: one read(2) and the EOF, not a dozen doubling reads.
-    let mut bytes = Vec::with_capacity(16 * 1024);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Error::TooLarge {
+    match crate::fsread::read(path, MAX_FILE_BYTES) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) if err.kind() == io::ErrorKind::FileTooLarge => Err(Error::TooLarge {
             path: path.to_path_buf(),
-        });
+        }),
+        Err(err) => Err(Error::Read {
+            path: path.to_path_buf(),
+            err,
+        }),
     }
-    Ok(Some(bytes))
 }
 
 /// Reads `root/etc/passwd` and `root/etc/group` and resolves `spec`. `root` is `/` in production.
@@ -1056,5 +1048,11 @@ mod tests {
         // A directory exists but cannot be read as a file.
         let err = read_db(&root.0.join("etc")).unwrap_err();
         assert!(matches!(err, Error::Read { .. }));
+        // A FIFO would block the open for ever: refused at once, naming what it is.
+        let fifo = root.0.join("etc/passwd");
+        std::fs::remove_file(&fifo).unwrap();
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        let err = read_db(&fifo).unwrap_err();
+        assert!(err.to_string().contains("passwd: it is a FIFO"), "{err}");
     }
 }

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Fixtures (examples/) copied into the image's /bin.
+/// Fixtures (tests/fixtures/) copied into the image's /bin.
 const FIXTURES: &[&str] = &[
     "orphans",
     "sigrecord",

@@ -19,7 +19,7 @@
 //! even though pidguard makes PID 1 non-dumpable (its `environ`, `exe` and `mem` do not).
 
 use std::collections::HashSet;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -160,19 +160,11 @@ impl Facts {
     }
 }
 
-/// Reads at most [`MAX_FILE_BYTES`] of `path`; a larger file is an error, not a silent cut.
+/// Reads `path` through [`crate::fsread`]: at most [`MAX_FILE_BYTES`] (a larger file is an error,
+/// not a silent cut), and only if it is a regular file (a FIFO planted at a path the audit reads
+/// cannot make it hang).
 pub fn read_bounded(path: &str) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(io::Error::other(format!(
-            "larger than {} KiB",
-            MAX_FILE_BYTES / 1024
-        )));
-    }
-    Ok(buf)
+    crate::fsread::read(Path::new(path), MAX_FILE_BYTES)
 }
 
 /// A file reader: [`read_bounded`] on a live system, recorded files in tests.

@@ -9,7 +9,6 @@
 //! `localhost` is always 127.0.0.1, whatever the hosts file says: apps commonly listen on 0.0.0.0
 //! only, and a hosts file listing `::1 localhost` first would make every check fail.
 
-use std::io::Read;
 use std::net::IpAddr;
 
 /// The most of /etc/hosts that is read; real files are a few hundred bytes.
@@ -54,14 +53,11 @@ pub fn resolve(host: &str, hosts_file: &[u8]) -> Option<IpAddr> {
     None
 }
 
-/// Reads /etc/hosts with a size cap; a missing or unreadable file is an empty one (IP literals and
+/// Reads /etc/hosts through [`crate::fsread`] (bounded, and a FIFO there cannot make `probe
+/// --timeout` wait); a missing, unreadable or too large file is an empty one (IP literals and
 /// `localhost` still resolve).
 pub fn read_system_hosts() -> Vec<u8> {
-    let mut buf = Vec::new();
-    if let Ok(f) = std::fs::File::open("/etc/hosts") {
-        let _ = f.take(MAX_HOSTS_FILE).read_to_end(&mut buf);
-    }
-    buf
+    crate::fsread::read(std::path::Path::new("/etc/hosts"), MAX_HOSTS_FILE).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,14 +11,16 @@
 //! `\"`, `\n`).
 
 use std::fmt::Write;
-use std::io::Read;
+use std::path::Path;
+
+use crate::{fsread, procfs};
 
 /// Linux reports CPU times in USER_HZ ticks, which the kernel fixes at 100 for user space on every
 /// architecture (it is not CONFIG_HZ); the Go procfs library hard-codes it the same way, and
 /// sysconf(_SC_CLK_TCK) would only return this constant.
 const USER_HZ: f64 = 100.0;
-/// Bounds for /proc reads; the real files are far smaller (except /proc/stat on huge machines,
-/// where `btime` is still well within the first MiB).
+/// Bound for /proc reads; the real files are far smaller (/proc/stat, the largest, is tens of KiB
+/// on a large machine). A larger one leaves its metric out.
 const MAX_PROC_FILE: u64 = 1 << 20;
 /// Stop counting fds past this; a PID 1 with more has bigger problems than an exact gauge.
 const MAX_FDS_COUNTED: u64 = 1 << 20;
@@ -266,26 +268,17 @@ fn number(v: f64) -> String {
 }
 
 pub fn read_process() -> Process {
-    let stat = read_bounded("/proc/self/stat").and_then(|b| parse_stat(&b));
-    let boot = read_bounded("/proc/stat").and_then(|b| parse_btime(&b));
+    let read = |path: &str| fsread::read(Path::new(path), MAX_PROC_FILE).ok();
+    let stat = procfs::read_stat("self");
+    let boot = read("/proc/stat").and_then(|b| parse_btime(&b));
     Process {
-        resident_bytes: read_bounded("/proc/self/status").and_then(|b| parse_vmrss(&b)),
+        resident_bytes: read("/proc/self/status").and_then(|b| parse_vmrss(&b)),
         cpu_seconds: stat.map(|s| (s.utime + s.stime) as f64 / USER_HZ),
         open_fds: count_fds(),
         start_time_seconds: stat
             .zip(boot)
             .map(|(s, boot)| boot as f64 + s.starttime as f64 / USER_HZ),
     }
-}
-
-fn read_bounded(path: &str) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_PROC_FILE)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(buf)
 }
 
 fn count_fds() -> Option<u64> {
@@ -296,29 +289,6 @@ fn count_fds() -> Option<u64> {
         n += 1;
     }
     Some(n)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    pub utime: u64,
-    pub stime: u64,
-    /// Ticks after boot.
-    pub starttime: u64,
-}
-
-/// Parses /proc/[pid]/stat (proc(5)). The command name in field 2 may hold spaces and parentheses,
-/// so fields are counted from the last `)`.
-pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
-    let close = buf.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&buf[close + 1..]).ok()?;
-    // After ")": field 3 (state) is index 0, so field N is index N-3.
-    let fields: Vec<&str> = rest.split_ascii_whitespace().take(20).collect();
-    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Some(Stat {
-        utime: field(14)?,
-        stime: field(15)?,
-        starttime: field(22)?,
-    })
 }
 
 /// `VmRSS:   1234 kB` from /proc/[pid]/status, in bytes.
@@ -487,18 +457,6 @@ process_start_time_seconds 1699999999.5
 
     #[test]
     fn proc_parsers() {
-        let stat = b"1 (my) prog) S 0 1 1 0 -1 4194560 1 2 3 4 150 25 0 0 20 0 1 0 4242 1 2 3\n";
-        assert_eq!(
-            parse_stat(stat),
-            Some(Stat {
-                utime: 150,
-                stime: 25,
-                starttime: 4242
-            })
-        );
-        assert_eq!(parse_stat(b"1 (x) S 0 1"), None);
-        assert_eq!(parse_stat(b"no paren"), None);
-        assert_eq!(parse_stat(b""), None);
         let status = b"Name:\tpidguard\nVmPeak:\t  9000 kB\nVmRSS:\t    1234 kB\nThreads:\t1\n";
         assert_eq!(parse_vmrss(status), Some(1234 * 1024));
         assert_eq!(parse_vmrss(b"Name: x\n"), None);

@@ -33,7 +33,7 @@ mod procs;
 mod spawn;
 
 use crate::{harden, health, seccomp};
-pub use procs::{descendants, parse_ppid};
+pub use procs::descendants;
 pub use spawn::search_path;
 use spawn::{ChildTemplate, check_argv, cstring};
 

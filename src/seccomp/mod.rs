@@ -38,7 +38,6 @@ mod profile;
 mod syscalls;
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use compile::{
@@ -113,22 +112,21 @@ pub fn parse_profile(json: &[u8]) -> Result<Profile, Error> {
     profile::parse(json)
 }
 
-/// Reads a profile file, refusing files larger than [`MAX_PROFILE_BYTES`].
+/// Reads a profile file through [`crate::fsread`]: larger than [`MAX_PROFILE_BYTES`] or not a
+/// regular file (a FIFO would block) is refused.
 pub fn load_profile(path: &Path) -> Result<Profile, Error> {
-    let read_err = |source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(read_err)?;
-    let mut buf = Vec::new();
-    file.take(MAX_PROFILE_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(read_err)?;
-    if buf.len() > MAX_PROFILE_BYTES {
-        return Err(Error::TooLarge {
-            path: path.to_path_buf(),
-        });
-    }
+    let buf = crate::fsread::read(path, MAX_PROFILE_BYTES as u64).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            Error::TooLarge {
+                path: path.to_path_buf(),
+            }
+        } else {
+            Error::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
     // Name the file in the one-line error: "seccomp profile: /p.json: syscalls[2].op: ...".
     parse_profile(&buf).map_err(|e| match e {
         Error::Profile { at, why } => Error::Profile {

@@ -2,7 +2,7 @@
 //!
 //! `unshare --pid --fork --mount-proc pidguard ...` makes pidguard PID 1 of a fresh namespace with its own
 //! /proc. The test signals pidguard through its host pid (the child of `unshare`) and reads what the
-//! fixture programs in `examples/` wrote. Every wait is bounded: a hang fails the test instead of
+//! fixture programs in `tests/fixtures/` wrote. Every wait is bounded: a hang fails the test instead of
 //! blocking the suite. No test asserts how long something took.
 #![allow(dead_code)]
 
@@ -18,14 +18,16 @@ pub fn pidguard() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pidguard"))
 }
 
-/// A fixture program built from `examples/NAME.rs` in the same profile as the tests.
+/// A fixture program built from `tests/fixtures/NAME.rs` in the same profile as the tests (Cargo
+/// builds them as examples: see Cargo.toml).
 pub fn example(name: &str) -> String {
     let deps = std::env::current_exe().unwrap();
     let dir = deps.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "fixture {path:?} missing: cargo test builds examples"
+        "fixture {path:?} missing: `cargo test` builds the fixtures, one test file alone does not; \
+         run `cargo build --release --target x86_64-unknown-linux-gnu --examples` first"
     );
     path.to_string_lossy().into_owned()
 }
@@ -80,6 +82,28 @@ impl Pid1 {
             .arg(pidguard())
             .args(args);
         Self::spawn(cmd, env, true)
+    }
+
+    /// Like [`Pid1::start`], with each `(file, path)` of `binds` bind-mounted over `path` in the
+    /// namespace's own mount namespace: what a hostile image could have at /etc/passwd, say.
+    pub fn start_over(binds: &[(&Path, &str)], args: &[&str]) -> Pid1 {
+        let mut script = String::new();
+        for i in 0..binds.len() {
+            script += &format!(
+                "mount --bind \"${}\" \"${}\" || exit 99; ",
+                2 * i + 1,
+                2 * i + 2
+            );
+        }
+        script += &format!("shift {}; exec \"$@\"", 2 * binds.len());
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .args(["sh", "-c", &script, "sh"]);
+        for (file, path) in binds {
+            cmd.arg(file).arg(path);
+        }
+        cmd.arg(pidguard()).args(args);
+        Self::spawn(cmd, &[], true)
     }
 
     /// pidguard started directly, not as PID 1: it must act as a subreaper.
