@@ -25,6 +25,7 @@ pub mod fsread;
 pub mod harden;
 pub mod health;
 pub mod init;
+pub mod json;
 pub mod limits;
 pub mod log;
 pub mod passwd;

@@ -102,6 +102,38 @@ pub fn read_signal(fd: &OwnedFd) -> io::Result<Option<(i32, i32, i32)>> {
     }
 }
 
+/// Waits up to `timeout_ms` (forever when negative) for one of the blocked signals, with no
+/// descriptor: PID 1's loop when it cannot poll (see init's fallback). (signal, sender pid,
+/// si_code), or None on timeout or EINTR.
+pub fn wait_signal(timeout_ms: i32) -> io::Result<Option<(i32, i32, i32)>> {
+    let ts = libc::timespec {
+        tv_sec: (timeout_ms.max(0) / 1000) as libc::time_t,
+        tv_nsec: (timeout_ms.max(0) % 1000) as libc::c_long * 1_000_000,
+    };
+    let tsp: *const libc::timespec = if timeout_ms < 0 {
+        std::ptr::null()
+    } else {
+        &ts
+    };
+    // SAFETY: the set and the siginfo are plain data on our stack, written by the kernel; `tsp` is
+    // null or points to `ts`, which outlives the call; si_pid is read from the siginfo the kernel
+    // filled in for this very signal.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let sig = libc::sigtimedwait(&all, &mut info, tsp);
+        if sig == -1 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN | libc::EINTR) => Ok(None),
+                _ => Err(e),
+            };
+        }
+        Ok(Some((sig, info.si_pid(), info.si_code)))
+    }
+}
+
 /// Whether a signal's disposition is SIG_IGN now, i.e. inherited ignored (pidguard installs no
 /// handlers).
 pub fn is_ignored(sig: i32) -> bool {

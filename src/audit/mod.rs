@@ -40,7 +40,7 @@ pub use checks::{Check, IDS, Verdict, checks};
 pub use facts::{Facts, gather};
 
 use crate::cli::EXIT_USAGE;
-use crate::log::json_string;
+use crate::json::json_string;
 
 /// Exit status when a check fails (or, with `--strict`, warns).
 pub const EXIT_FINDINGS: i32 = 1;

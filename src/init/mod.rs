@@ -1,5 +1,10 @@
 //! The PID 1 loop: start the program, reap every child, forward signals, stop gracefully.
 //!
+//! `start` is the set-up, in its steps: take every signal ([`take_signals`]), read and check every
+//! input ([`prepare`]), drop privileges ([`drop_privileges`]), start the program ([`spawn_program`]).
+//! Then [`Supervisor::run`] is the loop. What the loop *decides* lives in [`state`], a pure state
+//! machine; the loop only turns the kernel's news into its events and performs its actions.
+//!
 //! PID 1 is single-threaded and sleeps in `poll(2)` on a signalfd, with no timeout unless a grace
 //! period is running, so an idle container costs zero wakeups (tini wakes every second). All signals are
 //! blocked and read from the signalfd; the kernel never discards a blocked signal, even for an init
@@ -10,32 +15,42 @@
 //! left: orphans are re-parented to PID 1 (or to us as subreaper) before their parent's exit is
 //! reported, so "no children" means "no descendants".
 //!
-//! Stopping: on SIGTERM/SIGINT the (rewritten) signal goes to the program; when the program is gone
-//! the rest get SIGTERM; at the end of `--grace` everything left gets SIGKILL; pidguard exits once
-//! nothing is left, with the program's status. When the program exits on its own but leaves other
-//! processes, they get the same treatment. The exit code is decided by us, not by Docker's SIGKILL.
+//! **The loop never spins.** The program runs as PID 1's own uid and can change PID 1's limits with
+//! `prlimit(2)`; an `RLIMIT_NOFILE` below the number of descriptors to poll makes `poll` fail with
+//! EINVAL on every call. Any failure to poll or to read the signalfd puts the loop in a fallback that
+//! needs no descriptor at all: `sigtimedwait(2)` on the blocked signals, which still reaps, forwards
+//! and stops gracefully; only the health endpoints pause. The loss is said once, and the normal mode
+//! is tried again after 1 s, 2 s, 4 s ... up to a minute.
+//!
+//! **The steady loop does not allocate**: the poll set, the action list and the buffer for a check's
+//! output are sized at start, signal names are rendered once, and log lines are formatted on the
+//! stack (log.rs). An address-space limit set on PID 1 can make a restart or a check fail to start
+//! (a failure the machine handles), not make PID 1 abort.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::{OnUnhealthy, RestartPolicy, RunConfig};
+use crate::cli::RunConfig;
 use crate::error::{EXIT_NOT_FOUND, EXIT_SETUP, SetupError};
 use crate::health::metrics;
 use crate::health::schedule::{Checker, Health};
 use crate::health::server::{self, Server, State};
+use crate::log::{Dur, Elapsed};
 use crate::sys::{self, SpawnError};
 use crate::{debug, error, info, signals, trace, warn};
 
 mod procs;
 mod spawn;
+pub mod state;
 
 use crate::{harden, health, seccomp};
 pub use procs::descendants;
 pub use spawn::search_path;
 use spawn::{ChildTemplate, check_argv, cstring};
+use state::{Action, Event, Exit, Machine, Note, Policy};
 
 impl SpawnError {
     /// The `docker run` convention: 127 not found, 126 not executable, 125 pidguard's own failure.
@@ -46,6 +61,14 @@ impl SpawnError {
         }
     }
 }
+
+/// si_code of a signal the kernel itself sent (SI_KERNEL).
+const SI_KERNEL: i32 = 0x80;
+/// The first wait before PID 1 tries `poll` again after it failed, doubled up to the last.
+const POLL_RETRY_FIRST: Duration = Duration::from_secs(1);
+const POLL_RETRY_MAX: Duration = Duration::from_secs(60);
+/// The first line of an app check's output kept for the log, in characters.
+const CHECK_OUTPUT_CHARS: usize = 300;
 
 /// The app check's state machine, new for every start of the program.
 fn checker_for(cfg: &RunConfig, now: Instant) -> Option<Checker> {
@@ -62,6 +85,33 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The machine's view of the configuration.
+fn policy(cfg: &RunConfig, pid1: bool) -> Policy {
+    let mut rewrite = [0; 65];
+    for (sig, to) in rewrite.iter_mut().enumerate().skip(1) {
+        *to = cfg.rewritten(sig as i32).unwrap_or(0);
+    }
+    let mut remap = [false; 256];
+    for (code, zero) in remap.iter_mut().enumerate() {
+        *zero = code != 0 && cfg.remapped(code as i32) == 0;
+    }
+    let r = &cfg.restart;
+    Policy {
+        grace: cfg.grace,
+        restart: r.policy,
+        delay: r.delay,
+        max_delay: r.max_delay,
+        stable: r.stable,
+        limit: r.limit,
+        window: r.window,
+        on_unhealthy: r.on_unhealthy,
+        group: cfg.kill_process_group,
+        pid1,
+        rewrite,
+        remap,
+    }
+}
+
 /// Process-wide state of PID 1 that the health endpoint and metrics will read.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -69,54 +119,56 @@ pub struct Stats {
     pub forwarded: Vec<u64>,
 }
 
+/// How the loop waits: `poll` on its descriptors, or, while that fails, `sigtimedwait` alone.
+#[derive(Debug)]
+struct Waiting {
+    /// While `poll` is off: when to try it again.
+    retry_at: Option<Instant>,
+    /// The wait before the next retry, doubled after each failure.
+    every: Duration,
+    /// The user was told what is lost; said once per episode.
+    told: bool,
+}
+
+/// What `start` hands to the loop.
 struct Supervisor<'a> {
     cfg: &'a RunConfig,
     sfd: OwnedFd,
     pid1: bool,
-    main: i32,
-    started: Instant,
+    machine: Machine,
     started_unix: f64,
     /// What every child (the program, app checks) gets: environment, signal mask, dispositions.
     template: ChildTemplate,
+    /// PATH candidates and argv of the program, kept for restarts.
+    program: (Vec<CString>, Vec<CString>),
+    foreground: bool,
+    /// The directory the program was started in, for its restarts and the app checks: PID 1 itself
+    /// sits in `/` so that it never keeps a mount busy.
+    workdir: Option<PathBuf>,
     check_argv: Option<Vec<CString>>,
     server: Option<Server>,
     checker: Option<Checker>,
     check_timeouts: u64,
     /// Read end of the running check's stdout/stderr, and the first line of the last check's output.
     check_output: Option<OwnedFd>,
+    check_buf: Vec<u8>,
     last_check_output: String,
-    /// The program's process is alive.
-    running: bool,
-    /// Exit status of the last run of the program (128+N for signal N).
-    last_code: Option<i32>,
-    /// PATH candidates and argv of the program, kept for restarts.
-    program: (Vec<CString>, Vec<CString>),
-    foreground: bool,
-    /// SIGTERM/SIGINT received: no restart, graceful stop, exit.
-    shutdown: bool,
-    /// pidguard has decided to end once nothing is left (program done, gave up, or shutdown).
-    exiting: bool,
-    /// A stop PID 1 started itself because the program turned unhealthy.
-    pending: Option<OnUnhealthy>,
-    /// When the program is to be started again (after its leftovers are gone).
-    restart_at: Option<Instant>,
-    restarts: u64,
-    recent_restarts: std::collections::VecDeque<Instant>,
-    /// Quick exits in a row, for the exponential backoff.
-    backoff: u32,
-    unhealthy_exit: bool,
-    children_left: bool,
-    deadline: Option<Instant>,
-    /// SIGTERM was sent to what the program left behind.
-    swept: bool,
-    killed: bool,
+    /// RLIMIT_CORE is 0 for the program (pidguard's default): a crash leaves no core.
+    core_off: bool,
+    waiting: Waiting,
+    /// Sized at start, reused by every turn of the loop.
+    fds: Vec<libc::pollfd>,
+    actions: Vec<Action>,
+    follow: Vec<Event>,
+    /// "SIGTERM" ... for 0..=64, rendered once.
+    names: Vec<String>,
     stats: Stats,
 }
 
 /// Runs PROGRAM under supervision and returns pidguard's exit code.
 pub fn run(cfg: &RunConfig) -> i32 {
     match start(cfg) {
-        Ok(mut sup) => sup.supervise(),
+        Ok(mut sup) => sup.run(),
         Err(e) => {
             error!("{}", e.msg);
             e.code
@@ -124,10 +176,72 @@ pub fn run(cfg: &RunConfig) -> i32 {
     }
 }
 
-fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
-    let os =
-        |step: &str, e: std::io::Error| SetupError::new(EXIT_SETUP, format!("cannot {step}: {e}"));
+fn os(step: &str, e: std::io::Error) -> SetupError {
+    SetupError::new(EXIT_SETUP, format!("cannot {step}: {e}"))
+}
 
+fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
+    let signals = take_signals(cfg)?;
+    let prepared = prepare(cfg)?;
+    let core_off = drop_privileges(cfg, &prepared)?;
+    let started = spawn_program(
+        cfg,
+        signals.sigmask,
+        signals.reignore,
+        prepared.filters_program,
+        &prepared.hardening,
+    )?;
+    let workdir = leave_the_working_directory();
+    let now = Instant::now();
+    sys::trim_heap();
+    let server = Server::new(prepared.listeners, cfg.health.metrics);
+    let mut fds = Vec::new();
+    server.pollfds(&mut fds);
+    // The poll set's most: the signalfd, every listener and every connection of each.
+    fds.reserve(1 + fds.len() * 65);
+    Ok(Supervisor {
+        cfg,
+        sfd: signals.sfd,
+        pid1: signals.pid1,
+        machine: Machine::new(policy(cfg, signals.pid1), started.pid, now),
+        started_unix: unix_now(),
+        template: started.template,
+        program: started.program,
+        foreground: started.foreground,
+        workdir,
+        check_argv: prepared.check_argv,
+        server: Some(server),
+        checker: checker_for(cfg, now),
+        check_timeouts: 0,
+        check_output: None,
+        check_buf: vec![0; 4096],
+        last_check_output: String::with_capacity(4 * CHECK_OUTPUT_CHARS),
+        core_off,
+        waiting: Waiting {
+            retry_at: None,
+            every: POLL_RETRY_FIRST,
+            told: false,
+        },
+        fds,
+        actions: Vec::with_capacity(16),
+        follow: Vec::with_capacity(8),
+        names: (0..=64).map(signals::name).collect(),
+        stats: Stats {
+            zombies_reaped: 0,
+            forwarded: vec![0; 65],
+        },
+    })
+}
+
+struct Signals {
+    sfd: OwnedFd,
+    sigmask: libc::sigset_t,
+    reignore: Vec<libc::c_int>,
+    pid1: bool,
+}
+
+/// Step 1: every signal blocked and readable from a signalfd; SIGCHLD seen; orphans ours.
+fn take_signals(cfg: &RunConfig) -> Result<Signals, SetupError> {
     let sigmask = sys::block_all_signals().map_err(|e| os("block signals", e))?;
     let sfd = sys::signalfd_all().map_err(|e| os("create a signalfd", e))?;
     let mut reignore = Vec::new();
@@ -137,7 +251,6 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         sys::set_disposition(libc::SIGCHLD, false).map_err(|e| os("reset SIGCHLD", e))?;
         reignore.push(libc::SIGCHLD);
     }
-
     let pid1 = std::process::id() == 1;
     if !pid1 || cfg.subreaper {
         sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
@@ -147,20 +260,38 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             std::process::id()
         );
     }
-    // Every input is resolved and checked before anything is bound or changed, so that a bad value is
-    // the one and only line the user sees.
+    Ok(Signals {
+        sfd,
+        sigmask,
+        reignore,
+        pid1,
+    })
+}
+
+struct Prepared {
+    hardening: harden::Plan,
+    filters_pid1: Vec<Vec<libc::sock_filter>>,
+    filters_program: Vec<Vec<libc::sock_filter>>,
+    inherited_pdeath: Option<i32>,
+    listeners: Vec<server::Listener>,
+    check_argv: Option<Vec<CString>>,
+}
+
+/// Step 2: every input resolved and checked before anything is bound or changed, so that a bad
+/// value is the one and only line the user sees; then the listeners bound while we may still be
+/// privileged (a port below 1024 needs CAP_NET_BIND_SERVICE).
+fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
     let hardening = harden::plan(cfg, Path::new("/"))?;
     let filters = seccomp::pid1::filters(cfg)?;
     let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);
 
-    // Health listeners are bound while we may still be privileged (a port below 1024 needs
-    // CAP_NET_BIND_SERVICE); the status socket needs nothing and may fail only on a name clash.
     let mut listeners = Vec::new();
     if let Some(addr) = cfg.health.listen {
         let listener = server::bind_tcp(&addr.to_string())
             .map_err(|e| SetupError::new(EXIT_SETUP, format!("--health-listen: {e}")))?;
         listeners.push(listener);
     }
+    // The status socket needs nothing and may fail only on a name clash.
     let status_name = health::status_socket_name();
     match server::bind_status_socket(&status_name) {
         Ok(l) => listeners.push(l),
@@ -171,13 +302,26 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         ),
     }
     let check_argv = check_argv(cfg)?;
+    Ok(Prepared {
+        hardening,
+        filters_pid1: filters.pid1,
+        filters_program: filters.program,
+        inherited_pdeath,
+        listeners,
+        check_argv,
+    })
+}
 
-    // Everything that needs privilege happens above this line; from here on PID 1 is as weak as the
-    // program will be.
-    harden::apply(&hardening)?;
+/// Step 3: PID 1 becomes as weak as the program will be. Returns whether core dumps are off.
+fn drop_privileges(cfg: &RunConfig, p: &Prepared) -> Result<bool, SetupError> {
+    harden::apply(&p.hardening)?;
+    // The program inherits PID 1's limits, the core limit included (read before the filter, which
+    // a custom profile may make refuse prlimit64).
+    let core_off = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_CORE)
+        .is_ok_and(|(soft, _)| soft == 0);
     // Last step of PID 1's own hardening (it needs no_new_privs, set just above): from here on every
     // syscall of PID 1 and of every child it forks passes the filter.
-    sys::install_filters(&filters.pid1).map_err(|errno| {
+    sys::install_filters(&p.filters_pid1).map_err(|errno| {
         SetupError::new(
             EXIT_SETUP,
             format!(
@@ -189,11 +333,28 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     // After the drop: a change of credentials clears the parent-death signal (prctl(2)), including
     // one our parent set for us (unshare --kill-child, a supervisor's PR_SET_PDEATHSIG): put back
     // what we inherited unless -p asks for another.
-    if let Some(sig) = cfg.pdeath_signal.or(inherited_pdeath) {
+    if let Some(sig) = cfg.pdeath_signal.or(p.inherited_pdeath) {
         sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong)
             .map_err(|e| os("set the parent-death signal", e))?;
     }
+    Ok(core_off)
+}
 
+struct Started {
+    pid: i32,
+    template: ChildTemplate,
+    program: (Vec<CString>, Vec<CString>),
+    foreground: bool,
+}
+
+/// Step 4: the program, found in PATH as the user it runs as, started in its own process group.
+fn spawn_program(
+    cfg: &RunConfig,
+    sigmask: libc::sigset_t,
+    reignore: Vec<libc::c_int>,
+    filters: Vec<Vec<libc::sock_filter>>,
+    hardening: &harden::Plan,
+) -> Result<Started, SetupError> {
     let program = &cfg.argv[0];
     let paths = search_path(program, std::env::var_os("PATH").as_deref());
     if paths.is_empty() {
@@ -214,7 +375,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         .iter()
         .map(|a| cstring(a.as_bytes(), "an argument"))
         .collect::<Result<Vec<_>, _>>()?;
-    let overrides = harden::env_overrides(&hardening);
+    let overrides = harden::env_overrides(hardening);
     let envp = sys::environ(&overrides)
         .map_err(|_| SetupError::new(EXIT_SETUP, "an environment variable contains a NUL byte"))?;
 
@@ -222,13 +383,13 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         envp,
         sigmask,
         reignore,
-        filters: filters.program,
+        filters,
     };
-    let (plan_paths, plan_argv) = (paths.clone(), argv.clone());
+    let kept = (paths.clone(), argv.clone());
     let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
 
-    let main = match sys::spawn(&mut plan) {
+    let pid = match sys::spawn(&mut plan) {
         Ok(pid) => pid,
         Err(e @ SpawnError::Step(sys::Step::Exec, errno)) => {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -245,123 +406,155 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             ));
         }
     };
-    info!("started {:?} as pid {main}", program);
-
-    let now = Instant::now();
-    sys::trim_heap();
-    let checker = checker_for(cfg, now);
-    Ok(Supervisor {
-        cfg,
-        sfd,
-        pid1,
-        main,
-        started: now,
-        started_unix: unix_now(),
+    info!(pid = pid; "started {:?} as pid {pid}", program);
+    Ok(Started {
+        pid,
         template,
-        check_argv,
-        server: Some(Server::new(listeners, cfg.health.metrics)),
-        checker,
-        check_timeouts: 0,
-        check_output: None,
-        last_check_output: String::new(),
-        running: true,
-        last_code: None,
-        program: (plan_paths, plan_argv),
+        program: kept,
         foreground: plan.foreground,
-        shutdown: false,
-        exiting: false,
-        pending: None,
-        restart_at: None,
-        restarts: 0,
-        recent_restarts: std::collections::VecDeque::new(),
-        backoff: 0,
-        unhealthy_exit: false,
-        children_left: true,
-        deadline: None,
-        swept: false,
-        killed: false,
-        stats: Stats {
-            zombies_reaped: 0,
-            forwarded: vec![0; 65],
-        },
     })
 }
 
+/// PID 1 moves to `/` once the program runs in the directory it was given (dumb-init does the same),
+/// so that it never keeps a mount busy. Returns that directory, for restarts and checks.
+fn leave_the_working_directory() -> Option<PathBuf> {
+    let here = std::env::current_dir().ok().filter(|d| d != Path::new("/"));
+    if let Err(e) = nix::unistd::chdir("/") {
+        debug!("cannot change PID 1's directory to /: {e}");
+        return None;
+    }
+    here
+}
+
 impl Supervisor<'_> {
-    fn supervise(&mut self) -> i32 {
-        let mut fds: Vec<libc::pollfd> = Vec::new();
+    fn run(&mut self) -> i32 {
         loop {
-            if !self.running && !self.children_left {
-                match self.restart_at {
-                    None => return self.exit_code(),
-                    Some(at) if Instant::now() >= at => self.restart_program(),
-                    Some(_) => {}
-                }
-            }
-            let timeout = self.poll_timeout();
-            fds.clear();
-            fds.push(libc::pollfd {
-                fd: self.sfd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
-            if let Some(server) = &self.server {
-                server.pollfds(&mut fds);
-            }
-            if let Err(e) = sys::poll(&mut fds, timeout) {
-                error!("poll failed: {e}");
-            }
-            // Signals and reaping first: the endpoint must never delay them. Both only when the
-            // signalfd says so (every exit comes with a SIGCHLD), so that a busy endpoint costs no
-            // syscalls here.
-            if fds[0].revents != 0 {
-                loop {
-                    match sys::read_signal(&self.sfd) {
-                        Ok(Some((sig, pid, code))) => self.on_signal(sig, pid, code),
-                        Ok(None) => break,
-                        Err(e) => {
-                            error!("reading signals failed: {e}");
-                            break;
-                        }
-                    }
-                }
-                self.reap();
-            }
-            self.sweep_leftovers();
-            self.check_deadline();
-            self.run_checks();
             let now = Instant::now();
-            let state = self.endpoint_state(now);
-            // Taken out for the call so that the metrics closure can read the rest of `self`.
-            if let Some(mut server) = self.server.take() {
-                server.on_ready(&fds, now, &state, &|| {
-                    metrics::render(&self.metrics_snapshot())
-                });
-                self.server = Some(server);
+            crate::log::flush(now);
+            self.feed(Event::Tick);
+            if let Some(code) = self.machine.exited() {
+                crate::log::flush_all();
+                return code;
+            }
+            self.run_checks(now);
+            let timeout = self.timeout(Instant::now());
+            match self.waiting.retry_at {
+                Some(at) if Instant::now() < at => self.wait_without_poll(timeout),
+                _ => self.wait_with_poll(timeout),
             }
         }
     }
 
-    /// How long poll may sleep: until the earliest of the grace deadline, the next app check or its
-    /// timeout, the end of the start period, and the endpoint's connection deadlines. With none of
-    /// them (no check configured, nobody connected, not stopping): forever, so zero idle wakeups.
-    fn poll_timeout(&self) -> i32 {
-        // After SIGKILL, keep sweeping until the last child is reaped (a process may have forked
-        // while we were walking /proc).
-        if self.killed {
-            return 100;
+    /// The normal wait: one `poll` on the signalfd and the endpoint's sockets.
+    fn wait_with_poll(&mut self, timeout: i32) {
+        let mut fds = std::mem::take(&mut self.fds);
+        fds.clear();
+        fds.push(libc::pollfd {
+            fd: self.sfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        if let Some(server) = &self.server {
+            server.pollfds(&mut fds);
         }
+        let polled = sys::poll(&mut fds, timeout);
+        let signals_ready = fds[0].revents != 0;
+        let result = match polled {
+            Err(e) => Err(("poll", e)),
+            Ok(_) if signals_ready => self.read_signals().map_err(|e| ("read the signalfd", e)),
+            Ok(_) => Ok(()),
+        };
+        match result {
+            Err((what, e)) => self.poll_failed(what, e),
+            Ok(()) => {
+                if self.waiting.told {
+                    self.waiting.told = false;
+                    warn!("PID 1 can poll again: the health endpoints answer again");
+                }
+                self.waiting.every = POLL_RETRY_FIRST;
+                self.waiting.retry_at = None;
+                // Signals and reaping first: the endpoint must never delay them. Both only when the
+                // signalfd says so (every exit comes with a SIGCHLD), so that a busy endpoint costs
+                // no syscalls here.
+                if signals_ready {
+                    self.reap();
+                }
+                self.serve(&fds);
+            }
+        }
+        self.fds = fds;
+    }
+
+    /// The fallback wait, with no descriptor: one signal at most, or the timeout.
+    fn wait_without_poll(&mut self, timeout: i32) {
+        match sys::wait_signal(timeout) {
+            Ok(Some((sig, pid, code))) => self.on_signal(sig, pid, code),
+            Ok(None) => {}
+            // Cannot happen with a valid set; never spin on it either.
+            Err(e) => {
+                error!("waiting for signals failed: {e}");
+                std::thread::sleep(POLL_RETRY_FIRST);
+            }
+        }
+        self.reap();
+    }
+
+    /// `poll` or the signalfd failed (e.g. EINVAL: the program lowered PID 1's RLIMIT_NOFILE below
+    /// the number of descriptors to poll). Switch to the fallback; say once what that costs.
+    fn poll_failed(&mut self, what: &str, e: std::io::Error) {
+        let every = self.waiting.every;
+        if !self.waiting.told {
+            self.waiting.told = true;
+            warn!(
+                reason = "poll";
+                "cannot {what}: {e}; PID 1 goes on reaping, forwarding signals and stopping without \
+                 descriptors, but the health endpoints (status socket, --health-listen) do not answer \
+                 until it can poll again (tried after {}, then less and less often)",
+                Dur(every)
+            );
+        }
+        self.waiting.retry_at = Some(Instant::now() + every);
+        self.waiting.every = (every * 2).min(POLL_RETRY_MAX);
+    }
+
+    fn read_signals(&mut self) -> std::io::Result<()> {
+        // Bounded: a flood of signals cannot keep PID 1 here (the rest wait for the next turn).
+        for _ in 0..1024 {
+            match sys::read_signal(&self.sfd)? {
+                Some((sig, pid, code)) => self.on_signal(sig, pid, code),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    fn serve(&mut self, fds: &[libc::pollfd]) {
         let now = Instant::now();
-        let start_period_end = self.started + self.cfg.health.start_period;
+        let state = self.endpoint_state(now);
+        // Taken out for the call so that the metrics closure can read the rest of `self`.
+        if let Some(mut server) = self.server.take() {
+            server.on_ready(fds, now, &state, &|| {
+                metrics::render(&self.metrics_snapshot())
+            });
+            self.server = Some(server);
+        }
+    }
+
+    /// How long to sleep: until the earliest of the machine's deadline (grace, backoff), the next
+    /// app check or its timeout, the end of the start period, the endpoint's connection deadlines, a
+    /// log summary and a retry of `poll`. With none of them: forever, so zero idle wakeups.
+    fn timeout(&self, now: Instant) -> i32 {
+        let start_period_end = self.machine.started() + self.cfg.health.start_period;
         let wakeups = [
-            self.deadline,
-            self.restart_at,
+            self.machine.next_wakeup(),
             self.checker
                 .as_ref()
-                .filter(|_| self.checks_wanted())
+                .filter(|_| self.machine.undisturbed())
                 .map(Checker::next_wakeup),
             (start_period_end > now).then_some(start_period_end),
             self.server.as_ref().and_then(Server::next_deadline),
+            crate::log::next_flush(),
+            self.waiting.retry_at,
         ];
         match wakeups.into_iter().flatten().min() {
             Some(at) => {
@@ -373,16 +566,307 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Gives one event to the machine and performs what it answers, and what that brings.
+    fn feed(&mut self, event: Event) {
+        self.follow.clear();
+        self.follow.push(event);
+        while let Some(event) = self.follow.pop() {
+            self.actions.clear();
+            self.machine.on(event, Instant::now(), &mut self.actions);
+            for i in 0..self.actions.len() {
+                let action = self.actions[i];
+                if let Some(next) = self.perform(action) {
+                    self.follow.push(next);
+                }
+            }
+        }
+    }
+
+    fn perform(&mut self, action: Action) -> Option<Event> {
+        match action {
+            Action::Send { to, sig, forwarded } => self.send(to, sig, forwarded),
+            Action::SignalAll(sig) => {
+                self.signal_all(sig);
+                None
+            }
+            Action::Spawn => Some(self.restart_program()),
+            Action::Note(note) => {
+                self.note(note);
+                None
+            }
+            // The loop reads the machine's exit code after the turn.
+            Action::Exit(_) => None,
+        }
+    }
+
+    fn send(&mut self, to: i32, sig: i32, forwarded: bool) -> Option<Event> {
+        let name = &self.names[sig as usize];
+        match sys::kill(to, sig) {
+            Ok(()) => {
+                if forwarded {
+                    self.stats.forwarded[sig as usize] += 1;
+                    debug!("forwarded {name} to {to}");
+                }
+                None
+            }
+            // Gone between its exit and our reap: its exit is on its way.
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                debug!("{name} not sent to {to}: {e}");
+                None
+            }
+            Err(e) => {
+                let eperm = e.raw_os_error() == Some(libc::EPERM);
+                warn!(
+                    pid = to, signal = name.as_str();
+                    "cannot send {name} to {to}: {e}{}",
+                    if eperm {
+                        " (the program runs as a user PID 1 may not signal: let pidguard switch \
+                         the user with --user instead of the program)"
+                    } else {
+                        ""
+                    }
+                );
+                eperm.then_some(Event::SendRefused { sig })
+            }
+        }
+    }
+
+    /// Writes what the machine noted, with its level and fields.
+    fn note(&self, note: Note) {
+        let name = |sig: i32| self.names.get(sig as usize).map_or("?", String::as_str);
+        match note {
+            Note::Stopping { sig, grace } => info!(
+                signal = name(sig);
+                "{} received: stopping, grace period {}",
+                name(sig),
+                Dur(grace)
+            ),
+            Note::ExitInsteadOfRestart { sig } => info!(
+                signal = name(sig);
+                "{} received while waiting to restart: exiting",
+                name(sig)
+            ),
+            Note::DroppedByRewrite { sig } => debug!("{} dropped by --rewrite", name(sig)),
+            Note::NotRunning { sig } => {
+                debug!("{} not forwarded: the program is not running", name(sig))
+            }
+            Note::ProgramEnded {
+                pid,
+                exit,
+                ran,
+                expected,
+                restart,
+            } => self.note_end(pid, exit, ran, expected, restart),
+            Note::Retry { restart: r } => warn!(
+                restarts = r.count, delay_ms = r.delay.as_millis() as u64;
+                "restarting in {} ({}; restart {} of at most {} within {})",
+                Dur(r.delay),
+                r.reason,
+                r.count,
+                r.limit,
+                Dur(r.window)
+            ),
+            Note::GivingUp {
+                restarts,
+                window,
+                code,
+            } => error!(
+                restarts = restarts, code = code;
+                "giving up: the program was restarted {restarts} times within {} (--restart-limit); exiting with {code}",
+                Dur(window)
+            ),
+            Note::UnhealthyExit => {
+                info!("exiting because the program was unhealthy (--on-unhealthy exit)")
+            }
+            Note::StoppingUnhealthy { restart, grace } => warn!(
+                pid = self.machine.pid(), reason = "unhealthy";
+                "stopping the program to {} (--on-unhealthy), SIGKILL in {}",
+                if restart { "restart it" } else { "exit" },
+                Dur(grace)
+            ),
+            Note::Leftovers { left } => info!(
+                "the program left processes running: sending SIGTERM, SIGKILL in {}",
+                Dur(left)
+            ),
+            Note::GraceOver {
+                grace,
+                program: Some(pid),
+            } => warn!(
+                pid = pid, reason = "grace";
+                "grace period of {} is over and the program (pid {pid}) is still shutting down: \
+                 sending SIGKILL to every remaining process. If it needs longer, raise --grace (and \
+                 the orchestrator's stop timeout above it); if it stops cleanly on another signal, \
+                 rewrite the stop signal (postgres: --rewrite TERM:INT)",
+                Dur(grace)
+            ),
+            Note::GraceOver {
+                grace,
+                program: None,
+            } => warn!(
+                reason = "grace";
+                "grace period of {} is over: sending SIGKILL to every remaining process",
+                Dur(grace)
+            ),
+            Note::Unkillable => error!(
+                reason = "unkillable";
+                "processes are left after SIGKILL (PID 1 may not signal them): exiting, so that \
+                 the kernel ends every process of the container"
+            ),
+            Note::CannotStop { sig } => error!(
+                signal = name(sig), reason = "eperm";
+                "{} cannot reach the program (not permitted): exiting now, so that the kernel ends \
+                 every process of the container; let pidguard switch the user (--user) so that PID 1 \
+                 can stop the program gracefully",
+                name(sig)
+            ),
+            Note::Restarted { pid } => info!(
+                pid = pid;
+                "restarted {:?} as pid {pid}",
+                self.cfg.argv[0]
+            ),
+            Note::OwnLimit { sig } => error!(
+                signal = name(sig), reason = "rlimit";
+                "PID 1 got {} from the kernel: its own {} is reached (the program may change PID 1's \
+                 limits); at the hard limit the kernel kills PID 1, and the container then ends \
+                 with 128+9 and no line from pidguard",
+                name(sig),
+                if sig == libc::SIGXCPU { "CPU time limit (RLIMIT_CPU)" } else { "file size limit (RLIMIT_FSIZE)" }
+            ),
+            Note::Reaped { pid, status } => {
+                if self.cfg.warn_on_reap {
+                    warn!(pid = pid, code = status; "reaped zombie process {pid} (exit status {status})");
+                } else {
+                    debug!("reaped process {pid} (exit status {status})");
+                }
+            }
+            Note::Exiting { code } => info!(code = code; "exiting with {code}"),
+        }
+    }
+
+    /// The program's end: a warning when it died of a signal nobody asked for, or when a restart
+    /// follows (a supervised service went down); info otherwise (its code goes to the orchestrator).
+    fn note_end(
+        &self,
+        pid: i32,
+        exit: Exit,
+        ran: Duration,
+        expected: bool,
+        restart: Option<state::Restart>,
+    ) {
+        use std::fmt::Write as _;
+        let mut how = crate::log::Buf::<160>::new();
+        match exit.signal {
+            Some(sig) => {
+                let name = &self.names[sig as usize];
+                let _ = write!(how, "killed by {name}");
+                // The signals whose default action dumps core (signal(7)).
+                if matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31) {
+                    let _ = how.write_str(if exit.core_dumped {
+                        " (core dumped)"
+                    } else if self.core_off {
+                        " (no core dump: core dumps are off, pidguard's default; --rlimit core=unlimited to keep them)"
+                    } else {
+                        " (no core dump)"
+                    });
+                }
+            }
+            None => {
+                let _ = write!(how, "exited with {}", exit.code);
+            }
+        }
+        let how = how.as_str();
+        let signal = exit.signal.map_or("", |s| self.names[s as usize].as_str());
+        let level = if restart.is_some() || exit.signal.is_some() && !expected {
+            crate::log::Level::Warn
+        } else {
+            crate::log::Level::Info
+        };
+        let ran_ms = ran.as_millis() as u64;
+        match restart {
+            Some(r) => crate::__log!(
+                level,
+                pid = pid, code = exit.code, signal = signal, ran_ms = ran_ms,
+                restarts = r.count, delay_ms = r.delay.as_millis() as u64;
+                "program (pid {pid}) {how} after {}; restarting in {} ({}; restart {} of at most {} within {})",
+                Elapsed(ran),
+                Dur(r.delay),
+                r.reason,
+                r.count,
+                r.limit,
+                Dur(r.window)
+            ),
+            None => crate::__log!(
+                level,
+                pid = pid, code = exit.code, signal = signal, ran_ms = ran_ms;
+                "program (pid {pid}) {how} after {}",
+                Elapsed(ran)
+            ),
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32, sender: i32, code: i32) {
+        // A SIGCHLD from the kernel (si_code > 0: CLD_EXITED, CLD_KILLED, ...) means "reap"; one sent
+        // with kill/sigqueue (si_code <= 0) is a signal for the program like any other.
+        if sig == libc::SIGCHLD && code > 0 {
+            return;
+        }
+        debug!("received {} from pid {sender}", self.names[sig as usize]);
+        self.feed(Event::Signal {
+            sig,
+            kernel: code == SI_KERNEL,
+        });
+    }
+
+    fn reap(&mut self) {
+        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+        loop {
+            match waitpid(nix::unistd::Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => {
+                    self.feed(Event::Drained { left: true });
+                    return;
+                }
+                Ok(ws) => {
+                    let (pid, exit) = match ws {
+                        WaitStatus::Exited(pid, c) => (pid.as_raw(), Exit::code(c)),
+                        WaitStatus::Signaled(pid, s, core) => {
+                            (pid.as_raw(), Exit::signal(s as i32, core))
+                        }
+                        _ => continue,
+                    };
+                    self.stats.zombies_reaped += 1;
+                    if pid == self.machine.pid() && self.machine.program_running() {
+                        self.feed(Event::ProgramExited(exit));
+                    } else if self.checker.as_ref().and_then(Checker::running) == Some(pid) {
+                        self.on_check_exit(exit.code);
+                    } else {
+                        self.feed(Event::Reaped {
+                            pid,
+                            status: exit.code,
+                        });
+                    }
+                }
+                Err(nix::errno::Errno::ECHILD) => {
+                    self.feed(Event::Drained { left: false });
+                    return;
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    error!("waitpid failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
     /// /healthz: PID 1 is supervising (not stopping). /readyz: the program runs, is past its start
     /// period or has passed a check, and its app check (if any) passes.
     fn endpoint_state(&self, now: Instant) -> State {
-        let live = !self.exiting;
+        let live = self.machine.live();
         let ready = live
-            && self.running
-            && self.pending.is_none()
+            && self.machine.undisturbed()
             && match &self.checker {
                 Some(c) => c.health() == Health::Healthy,
-                None => now >= self.started + self.cfg.health.start_period,
+                None => now >= self.machine.started() + self.cfg.health.start_period,
             };
         State { live, ready }
     }
@@ -393,10 +877,10 @@ impl Supervisor<'_> {
             .as_ref()
             .map_or((0, 0), |c| (c.passed, c.failed));
         metrics::Snapshot {
-            child_up: self.running,
-            restarts: self.restarts,
+            child_up: self.machine.program_running(),
+            restarts: self.machine.restarts(),
             start_time: Some(self.started_unix),
-            last_exit_code: self.last_code,
+            last_exit_code: self.machine.last_code(),
             zombies_reaped: self.stats.zombies_reaped,
             signals_forwarded: (1..=64)
                 .filter(|&s| self.stats.forwarded[s] > 0)
@@ -410,10 +894,22 @@ impl Supervisor<'_> {
         }
     }
 
+    /// Runs `spawn` in the program's directory, and goes back to `/`.
+    fn in_workdir<T>(&self, spawn: impl FnOnce() -> T) -> T {
+        let Some(dir) = &self.workdir else {
+            return spawn();
+        };
+        let moved = nix::unistd::chdir(dir.as_path()).is_ok();
+        let out = spawn();
+        if moved {
+            let _ = nix::unistd::chdir("/");
+        }
+        out
+    }
+
     /// Starts an app check when one is due, and kills one that ran past its timeout.
-    fn run_checks(&mut self) {
-        let now = Instant::now();
-        let wanted = self.checks_wanted();
+    fn run_checks(&mut self, now: Instant) {
+        let wanted = self.machine.undisturbed();
         let Some(checker) = self.checker.as_mut() else {
             return;
         };
@@ -421,14 +917,18 @@ impl Supervisor<'_> {
             if sys::kill(-pid, libc::SIGKILL).is_ok() {
                 self.check_timeouts += 1;
                 info!(
+                    pid = pid, reason = "timeout";
                     "app check (pid {pid}) timed out after {}: killed",
-                    crate::duration::format(self.cfg.health.timeout)
+                    Dur(self.cfg.health.timeout)
                 );
             }
             self.check_output = None;
-            self.last_check_output = format!(
+            self.last_check_output.clear();
+            use std::fmt::Write as _;
+            let _ = write!(
+                self.last_check_output,
                 "timed out after {}",
-                crate::duration::format(self.cfg.health.timeout)
+                Dur(self.cfg.health.timeout)
             );
             // Recorded as a failure now; its exit, when reaped, is then just a reaped process.
             self.record_check(false);
@@ -445,14 +945,18 @@ impl Supervisor<'_> {
         // copied to the container's log at every interval.
         let pipe = sys::pipe_nonblocking_read().ok();
         plan.output = pipe.as_ref().map(|(_, wr)| wr.as_raw_fd());
-        match sys::spawn(&mut plan) {
+        let spawned = self.in_workdir(|| sys::spawn(&mut plan));
+        let Some(checker) = self.checker.as_mut() else {
+            return;
+        };
+        match spawned {
             Ok(pid) => {
                 trace!("app check started as pid {pid}");
                 checker.started(pid, now);
                 self.check_output = pipe.map(|(rd, _)| rd);
             }
             Err(e) => {
-                warn!("cannot start the app check: {e}");
+                warn!(reason = "check"; "cannot start the app check: {e}");
                 checker.start_failed(now);
             }
         }
@@ -461,7 +965,11 @@ impl Supervisor<'_> {
     fn on_check_exit(&mut self, status: i32) {
         self.take_check_output();
         if status != 0 {
-            debug!("app check failed with {status}: {}", self.last_check_output);
+            debug!(
+                code = status;
+                "app check failed with {status}: {}",
+                self.last_check_output
+            );
         }
         self.record_check(status == 0);
     }
@@ -472,14 +980,16 @@ impl Supervisor<'_> {
         let Some(fd) = self.check_output.take() else {
             return;
         };
-        let bytes = sys::read_available(&fd, 4096);
-        let text = String::from_utf8_lossy(&bytes);
+        let n = nix::unistd::read(&fd, &mut self.check_buf).unwrap_or(0);
+        let text = String::from_utf8_lossy(&self.check_buf[..n]);
         let line = text
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("no output");
-        self.last_check_output = line.chars().take(300).collect();
+        self.last_check_output.clear();
+        self.last_check_output
+            .extend(line.chars().take(CHECK_OUTPUT_CHARS));
     }
 
     /// Records a check's verdict (from its exit or its timeout) and logs a change of health.
@@ -494,304 +1004,38 @@ impl Supervisor<'_> {
             Health::Healthy => info!("program is healthy"),
             Health::Unhealthy => {
                 warn!(
+                    reason = "unhealthy", check = self.last_check_output.as_str();
                     "program is unhealthy: {} app checks failed in a row; the last said: {}",
                     self.cfg.health.retries, self.last_check_output
                 );
-                self.act_on_unhealthy();
+                self.feed(Event::Unhealthy);
             }
             Health::Starting => {}
         }
     }
 
-    fn on_signal(&mut self, sig: i32, sender: i32, code: i32) {
-        // A SIGCHLD from the kernel (si_code > 0: CLD_EXITED, CLD_KILLED, ...) means "reap"; one sent
-        // with kill/sigqueue (si_code <= 0) is a signal for the program like any other.
-        if sig == libc::SIGCHLD && code > 0 {
-            return;
-        }
-        debug!("received {} from pid {sender}", signals::name(sig));
-        if matches!(sig, libc::SIGTERM | libc::SIGINT) && !self.shutdown {
-            // A stop requested from outside always wins: no restart, graceful stop, exit.
-            self.shutdown = true;
-            self.exiting = true;
-            if self.restart_at.take().is_some() {
-                info!(
-                    "{} received while waiting to restart: exiting",
-                    signals::name(sig)
-                );
-            } else if self.deadline.is_none() {
-                info!(
-                    "{} received: stopping, grace period {}",
-                    signals::name(sig),
-                    crate::duration::format(self.cfg.grace)
-                );
-            }
-            if self.deadline.is_none() {
-                self.deadline = Some(Instant::now() + self.cfg.grace);
-            }
-        }
-        if !signals::forwardable(sig) {
-            return;
-        }
-        let Some(to) = self.cfg.rewritten(sig) else {
-            debug!("{} dropped by --rewrite", signals::name(sig));
-            return;
-        };
-        if !self.running {
-            debug!(
-                "{} not forwarded: the program is not running",
-                signals::name(sig)
-            );
-            return;
-        }
-        let target = self.signal_target();
-        match sys::kill(target, to) {
-            Ok(()) => {
-                self.stats.forwarded[to as usize] += 1;
-                debug!("forwarded {} to {target}", signals::name(to));
-            }
-            Err(e) => debug!("forwarding {} to {target} failed: {e}", signals::name(to)),
-        }
-    }
-
-    fn reap(&mut self) {
-        loop {
-            match nix::sys::wait::waitpid(
-                nix::unistd::Pid::from_raw(-1),
-                Some(nix::sys::wait::WaitPidFlag::WNOHANG),
-            ) {
-                Ok(nix::sys::wait::WaitStatus::StillAlive) => {
-                    self.children_left = true;
-                    return;
-                }
-                Ok(ws) => {
-                    let Some(pid) = ws.pid() else { continue };
-                    let status = match ws {
-                        nix::sys::wait::WaitStatus::Exited(_, c) => c,
-                        nix::sys::wait::WaitStatus::Signaled(_, s, _) => 128 + s as i32,
-                        _ => continue,
-                    };
-                    let pid = pid.as_raw();
-                    self.stats.zombies_reaped += 1;
-                    if pid == self.main {
-                        self.on_main_exit(status);
-                    } else if self.checker.as_ref().and_then(Checker::running) == Some(pid) {
-                        self.on_check_exit(status);
-                    } else if self.cfg.warn_on_reap {
-                        warn!("reaped zombie process {pid} (exit status {status})");
-                    } else {
-                        debug!("reaped process {pid} (exit status {status})");
-                    }
-                }
-                Err(nix::errno::Errno::ECHILD) => {
-                    self.children_left = false;
-                    return;
-                }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    error!("waitpid failed: {e}");
-                    return;
-                }
-            }
-        }
-    }
-
-    fn on_main_exit(&mut self, code: i32) {
-        self.running = false;
-        self.last_code = Some(code);
-        info!("program (pid {}) exited with {code}", self.main);
-        if self.shutdown {
-            return;
-        }
-        let reason = match self.pending.take() {
-            Some(OnUnhealthy::Exit) => {
-                self.exiting = true;
-                self.unhealthy_exit = true;
-                info!("exiting because the program was unhealthy (--on-unhealthy exit)");
-                return;
-            }
-            Some(_) => "it was unhealthy",
-            None => match self.cfg.restart.policy {
-                RestartPolicy::Always => "--restart always",
-                RestartPolicy::OnFailure if code != 0 => "--restart on-failure",
-                _ => {
-                    self.exiting = true;
-                    return;
-                }
-            },
-        };
-        self.schedule_restart(code, reason);
-    }
-
-    /// Schedules the next start with exponential backoff, or gives up past the crash-loop bound.
-    fn schedule_restart(&mut self, code: i32, reason: &str) {
-        let r = &self.cfg.restart;
-        let now = Instant::now();
-        while self
-            .recent_restarts
-            .front()
-            .is_some_and(|&t| now.duration_since(t) >= r.window)
-        {
-            self.recent_restarts.pop_front();
-        }
-        if self.recent_restarts.len() >= r.limit as usize {
-            self.exiting = true;
-            error!(
-                "giving up: the program was restarted {} times within {} (--restart-limit); exiting with {code}",
-                self.recent_restarts.len(),
-                crate::duration::format(r.window),
-            );
-            return;
-        }
-        if now.duration_since(self.started) >= r.stable {
-            self.backoff = 0;
-        }
-        let delay = r
-            .delay
-            .saturating_mul(1u32.checked_shl(self.backoff).unwrap_or(u32::MAX))
-            .min(r.max_delay);
-        self.backoff = self.backoff.saturating_add(1).min(31);
-        self.recent_restarts.push_back(now);
-        self.restart_at = Some(now + delay);
-        info!(
-            "restarting in {} ({reason}; exit status {code}; restart {} of at most {} within {})",
-            crate::duration::format(delay),
-            self.recent_restarts.len(),
-            r.limit,
-            crate::duration::format(r.window)
-        );
-    }
-
     /// Starts the program again: a fresh process group with the same identity and hardening (PID 1
-    /// holds exactly the program's privileges, and the child installs the same seccomp filter).
-    fn restart_program(&mut self) {
-        self.restart_at = None;
+    /// holds exactly the program's privileges, and the child installs the same seccomp filter), in
+    /// the directory it was first given.
+    fn restart_program(&mut self) -> Event {
         let mut plan = self
             .template
             .plan(self.program.0.clone(), self.program.1.clone());
         plan.foreground = self.foreground;
-        let now = Instant::now();
-        match sys::spawn(&mut plan) {
+        match self.in_workdir(|| sys::spawn(&mut plan)) {
             Ok(pid) => {
-                self.main = pid;
-                self.running = true;
-                self.restarts += 1;
-                self.started = now;
+                let now = Instant::now();
                 self.started_unix = unix_now();
-                self.deadline = None;
-                self.swept = false;
-                self.killed = false;
-                self.children_left = true;
                 self.checker = checker_for(self.cfg, now);
-                info!("restarted {:?} as pid {pid}", self.cfg.argv[0]);
+                Event::Spawned { pid }
             }
             Err(e) => {
-                let code = e.exit_code();
                 error!("restart of {:?} failed: {e}", self.cfg.argv[0]);
-                self.last_code = Some(code);
-                self.started = now;
-                self.schedule_restart(code, "the restart failed");
+                Event::SpawnFailed {
+                    code: e.exit_code(),
+                }
             }
         }
-    }
-
-    /// pidguard's exit code: the program's last status after --remap-exit; never 0 after
-    /// --on-unhealthy exit.
-    fn exit_code(&self) -> i32 {
-        let code = self.cfg.remapped(self.last_code.unwrap_or(0));
-        let code = if self.unhealthy_exit && code == 0 {
-            1
-        } else {
-            code
-        };
-        info!("exiting with {code}");
-        code
-    }
-
-    /// --on-unhealthy restart|exit: stop the program as `docker stop` would (its SIGTERM, then
-    /// SIGKILL of everything left at the end of the grace period); `on_main_exit` does the rest.
-    fn act_on_unhealthy(&mut self) {
-        let action = self.cfg.restart.on_unhealthy;
-        if action == OnUnhealthy::Ignore || !self.checks_wanted() {
-            return;
-        }
-        self.pending = Some(action);
-        self.deadline = Some(Instant::now() + self.cfg.grace);
-        warn!(
-            "stopping the program to {} (--on-unhealthy), SIGKILL in {}",
-            if action == OnUnhealthy::Restart {
-                "restart it"
-            } else {
-                "exit"
-            },
-            crate::duration::format(self.cfg.grace)
-        );
-        if let Some(sig) = self.cfg.rewritten(libc::SIGTERM) {
-            let _ = sys::kill(self.signal_target(), sig);
-        }
-    }
-
-    /// The program, or its whole process group with -g.
-    fn signal_target(&self) -> i32 {
-        if self.cfg.kill_process_group {
-            -self.main
-        } else {
-            self.main
-        }
-    }
-
-    fn checks_wanted(&self) -> bool {
-        // (A shutdown always sets `exiting` too.)
-        self.running && !self.exiting && self.pending.is_none()
-    }
-
-    /// After the program is gone, whatever it left running gets SIGTERM once, and SIGKILL at the
-    /// deadline. Called after `reap` drained every zombie, so `children_left` means live processes.
-    fn sweep_leftovers(&mut self) {
-        if self.running || !self.children_left || self.swept || self.killed {
-            return;
-        }
-        self.swept = true;
-        let grace = match self.deadline {
-            Some(_) => self.deadline_left(),
-            None => {
-                self.deadline = Some(Instant::now() + self.cfg.grace);
-                self.cfg.grace
-            }
-        };
-        info!(
-            "the program left processes running: sending SIGTERM, SIGKILL in {}",
-            crate::duration::format(grace)
-        );
-        self.signal_all(libc::SIGTERM);
-    }
-
-    fn deadline_left(&self) -> Duration {
-        self.deadline
-            .map(|d| d.saturating_duration_since(Instant::now()))
-            .unwrap_or_default()
-    }
-
-    fn check_deadline(&mut self) {
-        if self.killed {
-            if self.children_left {
-                self.signal_all(libc::SIGKILL);
-            }
-            return;
-        }
-        let Some(d) = self.deadline else { return };
-        if Instant::now() < d || !self.children_left && !self.running {
-            return;
-        }
-        warn!(
-            "grace period of {} is over: sending SIGKILL to every remaining process",
-            crate::duration::format(self.cfg.grace)
-        );
-        self.killed = true;
-        if self.running {
-            let _ = sys::kill(self.main, libc::SIGKILL);
-        }
-        self.signal_all(libc::SIGKILL);
     }
 
     /// Signals every descendant. As PID 1 of a PID namespace, kill(-1) reaches every other process in
@@ -802,7 +1046,7 @@ impl Supervisor<'_> {
             match sys::kill(-1, sig) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => warn!("kill(-1, {}) failed: {e}", signals::name(sig)),
+                Err(e) => warn!("kill(-1, {}) failed: {e}", self.names[sig as usize]),
             }
             return;
         }

@@ -437,7 +437,7 @@ fn write_value(out: &mut String, v: &Value, level: usize) {
 
 /// Writes `s` as a JSON string literal (the same escaping as pidguard's JSON logs).
 pub fn write_string(out: &mut String, s: &str) {
-    out.push_str(&crate::log::json_string(s));
+    out.push_str(&crate::json::json_string(s));
 }
 
 #[cfg(test)]

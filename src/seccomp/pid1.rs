@@ -23,6 +23,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "rt_sigprocmask",
     "rt_sigaction",
     "signalfd4",
+    "rt_sigtimedwait",
     "poll",
     "ppoll",
     "wait4",
@@ -59,6 +60,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "clock_gettime",
     "restart_syscall",
     "prlimit64",
+    "chdir",
 ];
 
 pub struct Filters {
