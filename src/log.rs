@@ -89,6 +89,8 @@ pub fn enabled(level: Level) -> bool {
 pub enum Value<'a> {
     Int(i64),
     Str(&'a str),
+    /// Left out of the line (an `Option` that is `None`).
+    Absent,
 }
 
 macro_rules! int_value {
@@ -105,6 +107,12 @@ int_value!(i32, u32, i64, u64, usize, u8);
 impl<'a> From<&'a str> for Value<'a> {
     fn from(v: &'a str) -> Self {
         Value::Str(v)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Absent, Into::into)
     }
 }
 
@@ -194,10 +202,11 @@ fn write_line(level: Level, fields: &[Field], msg: &str) {
             level.name()
         );
         for Field(key, value) in fields {
-            let _ = write!(line, ",\"{key}\":");
             let _ = match value {
-                Value::Int(n) => write!(line, "{n}"),
-                Value::Str(s) => crate::json::write_escaped(&mut line, s),
+                Value::Int(n) => write!(line, ",\"{key}\":{n}"),
+                Value::Str(s) => write!(line, ",\"{key}\":")
+                    .and_then(|()| crate::json::write_escaped(&mut line, s)),
+                Value::Absent => Ok(()),
             };
         }
         let _ = line.write_str(",\"msg\":");

@@ -267,3 +267,63 @@ fn restarts_are_counted_in_metrics() {
     let out = pid1.wait();
     assert_eq!(out.code, Some(0));
 }
+
+#[test]
+fn a_crash_and_its_restart_show_at_the_default_level() {
+    let args = [
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "10ms",
+        "--restart-limit",
+        "1/1m",
+    ];
+    let exit_with = example("exit_with");
+    let mut all = args.to_vec();
+    all.extend([exit_with.as_str(), "signal:SEGV"]);
+    let out = run(&all);
+    assert_eq!(out.code, Some(128 + 11));
+    let warns: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("pidguard: warn: program (pid "))
+        .collect();
+    assert_eq!(
+        warns.len(),
+        2,
+        "the crash with its restart, then the last crash: {}",
+        out.stderr
+    );
+    for part in [
+        "killed by SIGSEGV",
+        "core dumps are off",
+        " after ",
+        "restarting in 10ms",
+        "restart 1 of at most 1 within 1m",
+    ] {
+        assert!(warns[0].contains(part), "{part}: {}", warns[0]);
+    }
+    assert!(out.stderr.contains("error: giving up"), "{}", out.stderr);
+
+    // The same as JSON: the facts are fields a log shipper can filter on.
+    let mut all = vec!["--log-format", "json"];
+    all.extend(args);
+    all.extend([exit_with.as_str(), "signal:SEGV"]);
+    let out = run(&all);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("restarting in"))
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    for field in [
+        "\"level\":\"warn\"",
+        "\"pid\":",
+        "\"code\":139",
+        "\"signal\":\"SIGSEGV\"",
+        "\"restarts\":1",
+        "\"delay_ms\":10",
+        "\"msg\":\"program (pid ",
+    ] {
+        assert!(line.contains(field), "{field} in {line}");
+    }
+}

@@ -764,7 +764,7 @@ impl Supervisor<'_> {
                     let _ = how.write_str(if exit.core_dumped {
                         " (core dumped)"
                     } else if self.core_off {
-                        " (no core dump: core dumps are off, pidguard's default; --rlimit core=unlimited to keep them)"
+                        " (no core dump: core dumps are off, RLIMIT_CORE 0 is pidguard's default; --rlimit core=unlimited keeps them)"
                     } else {
                         " (no core dump)"
                     });
@@ -775,7 +775,7 @@ impl Supervisor<'_> {
             }
         }
         let how = how.as_str();
-        let signal = exit.signal.map_or("", |s| self.names[s as usize].as_str());
+        let signal = exit.signal.map(|s| self.names[s as usize].as_str());
         let level = if restart.is_some() || exit.signal.is_some() && !expected {
             crate::log::Level::Warn
         } else {

@@ -13,6 +13,7 @@ use crate::warn;
 /// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
 /// `dup2`/`dup3`, `ioctl` and `prlimit64` for what the child does before exec (output of app checks,
 /// tcsetpgrp, the program's own rlimits).
+/// `rt_sigtimedwait` for the loop's wait when `poll` fails, `chdir` for PID 1's move to `/`.
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",

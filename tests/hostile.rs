@@ -1,0 +1,191 @@
+//! The hostile program: each attack runs as the program (uid 65532), with pidguard as real PID 1, and
+//! checks that PID 1 still does its job afterwards: it reaps an orphan, forwards SIGTERM (the program
+//! dies of it: 143, not a SIGKILL at the end of the grace), keeps its log short and uses almost no
+//! CPU. One helper, [`attack`], runs the scenario; each attack is one test.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// What an attack left behind, for the checks particular to it.
+struct Aftermath {
+    /// What the program wrote after its attack: `done ok` or `done refused: ...`.
+    report: String,
+    stderr: String,
+}
+
+/// PID 1's user+system CPU time in clock ticks, from /proc/PID/stat (fields after the command).
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = read(Path::new(&format!("/proc/{pid}/stat")));
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Zombies in the PID namespace of the host pid `pid1`.
+fn zombies(pid1: i32) -> Vec<String> {
+    let ns = std::fs::read_link(format!("/proc/{pid1}/ns/pid")).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_link(format!("/proc/{p}/ns/pid"))
+                .ok()
+                .as_ref()
+                == Some(&ns)
+        })
+        .map(|p| read(Path::new(&format!("/proc/{p}/stat"))))
+        .filter(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .collect()
+}
+
+/// Runs `code` (python) as the program's attack, then makes an orphan, and checks PID 1.
+fn attack(name: &str, args: &[&str], code: &str) -> Aftermath {
+    let dir = scratch(&format!("hostile-{name}"));
+    let report = dir.join("report");
+    let orphan_gone = dir.join("orphan");
+    let program = format!(
+        "import os, sys, time, resource\n\
+         try:\n\
+         {}\n    r = 'done ok'\n\
+         except OSError as e:\n    r = 'done refused: %s' % e\n\
+         if os.fork() == 0:\n    \
+             if os.fork() == 0:\n        time.sleep(0.3); open('{}', 'w').close(); os._exit(0)\n    \
+             os._exit(0)\n\
+         os.wait()\n\
+         open('{}', 'w').write(r)\n\
+         time.sleep(300)\n",
+        code.lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        orphan_gone.display(),
+        report.display(),
+    );
+    let mut all = vec!["--grace", "20s"];
+    all.extend(args);
+    all.extend(["/usr/bin/python3", "-c", &program]);
+    let pid1 = Pid1::start(&all);
+    let pid = pid1.pid();
+    wait_until("the attack and the orphan", || {
+        read(&report).starts_with("done") && orphan_gone.exists()
+    });
+    let before = cpu_ticks(pid);
+    // The orphan exited after the attack: PID 1 must reap it whatever the attack broke.
+    wait_until("the orphan reaped", || zombies(pid).is_empty());
+    std::thread::sleep(Duration::from_secs(2));
+    let spent = cpu_ticks(pid) - before;
+    assert!(
+        spent <= 20,
+        "{name}: PID 1 used {spent} ticks of CPU while idle"
+    );
+    pid1.signal(15);
+    let out = pid1.wait();
+    assert_eq!(
+        out.code,
+        Some(128 + 15),
+        "{name}: the program must die of the forwarded SIGTERM, inside the grace: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.len() < 4096,
+        "{name}: {} bytes of log: {}",
+        out.stderr.len(),
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+    Aftermath {
+        report: read(&report),
+        stderr: out.stderr,
+    }
+}
+
+const LOST: &str = "the health endpoints";
+
+#[test]
+fn prlimit_nofile_1_on_pid1() {
+    // The reproduction of issue 13, as a user runs it (the default filter).
+    let a = attack(
+        "nofile1",
+        &[],
+        "resource.prlimit(1, resource.RLIMIT_NOFILE, (1, 1))",
+    );
+    assert!(a.stderr.matches(LOST).count() <= 1, "{}", a.stderr);
+}
+
+#[test]
+fn prlimit_nofile_1_on_pid1_without_a_filter() {
+    // Without seccomp nothing can stop the prlimit itself: this is the loop's own defence.
+    let a = attack(
+        "nofile1-unconfined",
+        &["--seccomp", "unconfined"],
+        "resource.prlimit(1, resource.RLIMIT_NOFILE, (1, 1))",
+    );
+    assert_eq!(a.report, "done ok", "{}", a.stderr);
+    assert_eq!(a.stderr.matches(LOST).count(), 1, "said once: {}", a.stderr);
+}
+
+#[test]
+fn prlimit_nofile_0_on_pid1_without_a_filter() {
+    let a = attack(
+        "nofile0-unconfined",
+        &["--seccomp", "unconfined"],
+        "resource.prlimit(1, resource.RLIMIT_NOFILE, (0, 0))",
+    );
+    assert_eq!(a.report, "done ok", "{}", a.stderr);
+    assert_eq!(a.stderr.matches(LOST).count(), 1, "said once: {}", a.stderr);
+}
+
+#[test]
+fn signal_flood_at_pid1() {
+    // 20,000 signals PID 1 forwards: each is a debug line at most, and the program gets them.
+    let a = attack(
+        "sigflood",
+        &["-vv"],
+        "import signal\n\
+         signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n\
+         for _ in range(20000): os.kill(1, signal.SIGUSR1)",
+    );
+    assert_eq!(a.report, "done ok", "{}", a.stderr);
+}
+
+#[test]
+fn stopped_program_is_woken_for_shutdown() {
+    let dir = scratch("hostile-stopped");
+    let ready = dir.join("ready");
+    let program = format!(
+        "import os, signal, time\n\
+         signal.signal(signal.SIGTERM, lambda *a: os._exit(7))\n\
+         open('{}', 'w').close()\n\
+         os.kill(os.getpid(), signal.SIGSTOP)\n\
+         time.sleep(300)\n",
+        ready.display()
+    );
+    let pid1 = Pid1::start(&["--grace", "60s", "/usr/bin/python3", "-c", &program]);
+    let pid = pid1.pid();
+    wait_until("the program stopped itself", || {
+        ready.exists()
+            && read(Path::new(&format!("/proc/{pid}/task/{pid}/children")))
+                .split_whitespace()
+                .next()
+                .is_some_and(|c| {
+                    read(Path::new(&format!("/proc/{c}/stat")))
+                        .rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('T'))
+                })
+    });
+    pid1.signal(15);
+    let out = pid1.wait();
+    assert_eq!(
+        out.code,
+        Some(7),
+        "its SIGTERM handler ran (woken by SIGCONT), not SIGKILL after the grace: {}",
+        out.stderr
+    );
+}
