@@ -1,7 +1,9 @@
 //! Durations as users write them in flags and `ENV` lines: `500ms`, `8s`, `2m`, `1h`, `1m30s`.
 //!
 //! A unit is required (a bare `5` could mean seconds to one reader and milliseconds to another), except
-//! for `0`. The total is bounded to a day so that arithmetic on deadlines can never overflow.
+//! for `0`. Units go from the largest to the smallest, each at most once (`1h30m`, not `30m1h` or
+//! `1s1s`): anything else is more likely a typo than a sum someone meant. The total is bounded to a day
+//! so that arithmetic on deadlines can never overflow.
 
 use std::fmt;
 use std::time::Duration;
@@ -12,6 +14,16 @@ pub const MAX: Duration = Duration::from_secs(24 * 3600);
 pub struct ParseError {
     pub text: String,
     pub why: &'static str,
+}
+
+impl ParseError {
+    /// The reason without the text, for callers that show the text themselves (`--grace "5": ...`).
+    pub fn reason(&self) -> String {
+        format!(
+            "invalid duration: {} (write e.g. 500ms, 8s, 2m, 1m30s)",
+            self.why
+        )
+    }
 }
 
 impl fmt::Display for ParseError {
@@ -40,6 +52,8 @@ pub fn parse(text: &str) -> Result<Duration, ParseError> {
     }
     let mut rest = text;
     let mut total_ms: u64 = 0;
+    // The previous unit's size: each unit must be smaller than the one before it.
+    let mut previous_ms = u64::MAX;
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if digits == 0 {
@@ -58,6 +72,12 @@ pub fn parse(text: &str) -> Result<Duration, ParseError> {
             "" => return Err(err("a unit is missing")),
             _ => return Err(err("the unit is not one of ms, s, m, h")),
         };
+        if per_unit_ms >= previous_ms {
+            return Err(err(
+                "units must go from the largest to the smallest, each once",
+            ));
+        }
+        previous_ms = per_unit_ms;
         rest = &rest[unit_len..];
         total_ms = value
             .checked_mul(per_unit_ms)
@@ -110,6 +130,16 @@ mod tests {
         }
         assert!(parse("99999999999999999999h").is_err());
         assert!(parse("18446744073709551615ms").is_err());
+    }
+
+    #[test]
+    fn units_go_from_largest_to_smallest_once() {
+        assert_eq!(parse("1h1m1s1ms"), Ok(Duration::from_millis(3_661_001)));
+        assert_eq!(parse("2m500ms"), Ok(Duration::from_millis(120_500)));
+        for s in ["1s1s", "1m1h", "30s1m", "1ms1s", "0s0s", "1h1h"] {
+            let e = parse(s).unwrap_err();
+            assert!(e.why.contains("largest to the smallest"), "{s:?}: {e}");
+        }
     }
 
     #[test]

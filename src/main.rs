@@ -10,6 +10,7 @@
 use std::ffi::c_int;
 
 use pidguard::cli::{self, Command};
+use pidguard::log::Level;
 
 // SAFETY: the C runtime calls this symbol as `main`; there is no other `main` in the binary.
 #[allow(unsafe_code)]
@@ -22,11 +23,11 @@ fn run() -> c_int {
     let args: Vec<_> = std::env::args_os().collect();
     // Every variable pidguard reads as an option starts with one of these.
     let env = pidguard::sys::vars_with_prefix(&["PIDGUARD_", "TINI_"]);
-    let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let command = match cli::parse(args, lookup) {
+    let command = match cli::parse(args, &env, &pidguard::health::hosts::read_system_hosts) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("pidguard: error: {e}");
+            pidguard::log::init(Level::Error, e.format);
+            pidguard::log::write(Level::Error, &e.msg);
             return cli::EXIT_USAGE;
         }
     };
@@ -39,12 +40,16 @@ fn run() -> c_int {
             print!("{}", cli::help());
             0
         }
+        Command::HelpAll => {
+            print!("{}", cli::help_all());
+            0
+        }
         Command::Version => {
             println!("pidguard {}", env!("CARGO_PKG_VERSION"));
             0
         }
         Command::License => {
-            print!("{}", LICENSE);
+            print!("{}", cli::LICENSE);
             0
         }
         Command::Probe(args) => pidguard::health::probe::main(args),
@@ -52,6 +57,3 @@ fn run() -> c_int {
         Command::Audit(args) => pidguard::audit::main(args),
     }
 }
-
-const LICENSE: &str = "pidguard is dual-licensed under the MIT license or the Apache License 2.0, at your option.\n\
-Copyright (c) 2026 the pidguard developers.\n";

@@ -460,17 +460,81 @@ fn logs_go_to_stderr_never_stdout() {
 fn help_version_license() {
     let out = Pid1::plain(&["--help"]).wait();
     assert_eq!(out.code, Some(0));
-    for opt in pidguard::cli::OPTIONS {
-        assert!(
-            out.stdout.contains(&format!("--{}", opt.long)),
-            "{}",
-            opt.long
-        );
+    assert!(out.stdout.lines().count() <= 24, "{}", out.stdout);
+    let out = Pid1::plain(&["--help-all"]).wait();
+    assert_eq!(out.code, Some(0));
+    for flag in pidguard::cli::FLAGS {
+        assert!(out.stdout.contains(&flag.usage()), "{}", flag.long);
     }
     let out = Pid1::plain(&["--version"]).wait();
     assert!(out.stdout.starts_with("pidguard "));
     let out = Pid1::plain(&["-l"]).wait();
     assert!(out.stdout.contains("MIT"));
+}
+
+#[test]
+fn subcommands_and_help_topics_print_help() {
+    for args in [
+        &["help"][..],
+        &["help", "all"],
+        &["seccomp", "export", "--help"],
+        &["probe", "--help"],
+        &["audit", "--help"],
+        &["help", "audit"],
+    ] {
+        let out = Pid1::plain(args).wait();
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.to_lowercase().contains("usage"), "{args:?}");
+        for line in out.stdout.lines() {
+            assert!(line.chars().count() <= 80, "{args:?}: {line}");
+        }
+    }
+}
+
+#[test]
+fn configuration_mistakes_are_refused_before_the_program_starts() {
+    let refused = |args: &[&str], env: &[(&str, &str)], needle: &str| {
+        let out = Pid1::start_env(args, env).wait();
+        assert_eq!(out.code, Some(125), "{args:?} {env:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "{args:?} {env:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stdout, "", "the program never ran");
+        out.stderr
+    };
+    let touch = ["sh", "-c", "echo ran"];
+    refused(
+        &touch,
+        &[("PIDGUARD_GRCAE", "5s")],
+        "did you mean PIDGUARD_GRACE?",
+    );
+    refused(
+        &touch,
+        &[("PIDGUARD_GRACE", "5")],
+        "PIDGUARD_GRACE=5: invalid duration",
+    );
+    refused(&["--grcae", "5s", "true"], &[], "did you mean --grace?");
+    refused(&["--grace", "1s1s", "true"], &[], "largest to the smallest");
+    let unresolvable = "http://no-such-host.invalid:8080/h";
+    refused(
+        &["--health-check", unresolvable, "true"],
+        &[],
+        "cannot resolve",
+    );
+    let err = refused(
+        &touch,
+        &[("PIDGUARD_LOG_FORMAT", "json"), ("PIDGUARD_GRCAE", "1")],
+        "GRACE",
+    );
+    let line = err.trim_end();
+    assert!(
+        line.starts_with("{\"time\":\"")
+            && line.contains("\"level\":\"error\"")
+            && !line.contains('\n'),
+        "{err}"
+    );
 }
 
 #[test]

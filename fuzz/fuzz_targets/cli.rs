@@ -10,16 +10,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     // First line: environment as K=V;K=V. Rest: one argument per NUL-separated part.
     let (env_line, args) = text.split_once('\n').unwrap_or(("", text));
-    let env: Vec<(String, String)> = env_line
+    let env: Vec<(OsString, OsString)> = env_line
         .split(';')
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.into(), v.into())))
         .collect();
     let argv: Vec<OsString> = std::iter::once("pidguard")
         .chain(args.split('\0'))
         .map(OsString::from)
         .collect();
-    let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| OsString::from(v));
-    if let Ok(cli::Command::Run(cfg)) = cli::parse(argv, lookup) {
+    let hosts = || b"10.0.0.1 app\n".to_vec();
+    if let Ok(cli::Command::Run(cfg)) = cli::parse(argv, &env, &hosts) {
         assert!(!cfg.argv.is_empty());
         assert!(cfg.grace <= duration::MAX);
         for &(from, to) in &cfg.rewrite {

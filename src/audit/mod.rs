@@ -49,14 +49,17 @@ pub const EXIT_FINDINGS: i32 = 1;
 pub const JSON_VERSION: u32 = 1;
 
 const USAGE: &str = "Usage: pidguard audit [--json] [--strict]\n\n\
-Checks this container's hardening from the inside, as the process it runs as, and prints one line\n\
-per check: PASS, WARN or FAIL, what it saw, and the fix. Run it as the program\n\
-(pidguard --user 65532 -- /pidguard audit) or next to it (docker exec CONTAINER /pidguard audit).\n\n\
+Checks this container's hardening from the inside, as the process it runs as,\n\
+and prints one line per check: PASS, WARN or FAIL, what it saw, and the fix.\n\
+Run it as the program (pidguard --user 65532 -- /pidguard audit) or next to it\n\
+(docker exec CONTAINER /pidguard audit).\n\n\
 Options:\n\
-\x20     --json\n        One JSON document: {\"version\":1,\"checks\":[{\"id\",\"status\",\"observed\",\"fix\"}],\"summary\"}\n\
+\x20     --json\n        One JSON document: {\"version\":1,\"checks\":[{\"id\",\"status\",\n\
+\x20       \"observed\",\"fix\"}],\"summary\"}\n\
 \x20     --strict\n        Exit 1 on warnings too, not only on failures\n\
 \x20 -h, --help\n        Print this help and exit\n\n\
-Exit status: 0 when nothing fails, 1 when a check fails (or warns, with --strict), 125 on a usage error.\n";
+Exit status: 0 when nothing fails, 1 when a check fails (or warns, with\n\
+--strict), 125 on a usage error.\n";
 
 /// What the command line asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

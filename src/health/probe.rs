@@ -61,12 +61,12 @@ HOST is an IP address, localhost, or a name in /etc/hosts (no DNS).
 OPTIONS:
   --method GET|HEAD     HTTP method (default GET)
   -H, --header K:V      add a request header (repeatable)
-  --expect LIST         expected statuses (default 200-399), e.g. 200,204,300-399
+  --expect LIST         expected statuses (default 200-399), e.g. 200,204
   -t, --timeout DUR     total time allowed (default 5s), e.g. 500ms, 2s
   -h, --help            this text
 
 ENVIRONMENT:
-  PIDGUARD_STATUS_SOCKET  name of the abstract status socket (default pidguard-status)
+  PIDGUARD_STATUS_SOCKET  abstract status socket name (default pidguard-status)
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

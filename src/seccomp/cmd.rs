@@ -7,9 +7,10 @@ use std::ffi::OsString;
 use super::{default_profile, export_json, export_oci_json, native_target};
 
 const USAGE: &str = "usage: pidguard seccomp export [default] [--oci]\n\n\
-Prints pidguard's built-in default seccomp profile as JSON: Docker's format (for docker run\n\
---security-opt seccomp=FILE, Podman and Kubernetes), or with --oci the OCI runtime-spec format\n\
-resolved for this machine (for runc's config.json linux.seccomp).\n";
+Prints pidguard's built-in default seccomp profile as JSON: Docker's format\n\
+(for docker run --security-opt seccomp=FILE, Podman and Kubernetes), or with\n\
+--oci the OCI runtime-spec format resolved for this machine (for runc's\n\
+config.json linux.seccomp).\n";
 
 /// Runs the subcommand; returns the exit code (0, or 125 for a usage error).
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -35,6 +36,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     for a in rest {
         match a {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return 0;
+            }
             "--oci" => oci = true,
             "default" if !profile_named => profile_named = true,
             _ => {
@@ -59,4 +64,20 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     println!("{}", text.trim_end());
     0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_is_answered_wherever_it_is_asked() {
+        let run = |args: &[&str]| super::main(args.iter().map(Into::into).collect());
+        for args in [
+            &["--help"][..],
+            &["export", "--help"],
+            &["export", "--oci", "-h"],
+        ] {
+            assert_eq!(run(args), 0, "{args:?}");
+        }
+        assert_eq!(run(&["export", "--bogus"]), crate::cli::EXIT_USAGE);
+    }
 }
