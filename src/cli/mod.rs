@@ -546,6 +546,7 @@ fn refuse_unknown_variables(env: &Env) -> Result<(), String> {
         if !name.starts_with("PIDGUARD_")
             || names.iter().any(|n| *n == name)
             || OTHER_VARIABLES.contains(&&*name)
+            || is_service_link(&name)
         {
             continue;
         }
@@ -562,6 +563,17 @@ fn refuse_unknown_variables(env: &Env) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Kubernetes gives every pod variables for each Service of its namespace (`enableServiceLinks`, on
+/// by default), as Docker's legacy links did: a Service named `pidguard` or `pidguard-demo` yields
+/// `PIDGUARD_SERVICE_HOST`, `PIDGUARD_DEMO_PORT_8081_TCP_ADDR` and the like. Those are not typos and
+/// must not stop a container; no option's variable has these shapes.
+fn is_service_link(name: &str) -> bool {
+    name.contains("_SERVICE_HOST")
+        || name.contains("_SERVICE_PORT")
+        || name.ends_with("_PORT")
+        || name.contains("_PORT_")
 }
 
 fn lookup<'a>(env: &'a Env, name: &str) -> Option<&'a OsString> {
@@ -1075,6 +1087,18 @@ mod tests {
         );
         // Not options, but pidguard's own: accepted.
         run_env(&["true"], &[("PIDGUARD_STATUS_SOCKET", "x")]);
+        // Kubernetes' variables for a Service named pidguard or pidguard-demo are not options.
+        for k8s in [
+            "PIDGUARD_SERVICE_HOST",
+            "PIDGUARD_SERVICE_PORT",
+            "PIDGUARD_SERVICE_PORT_HEALTH",
+            "PIDGUARD_PORT",
+            "PIDGUARD_PORT_8081_TCP",
+            "PIDGUARD_DEMO_PORT_8081_TCP_ADDR",
+            "PIDGUARD_DEMO_SERVICE_HOST",
+        ] {
+            run_env(&["true"], &[(k8s, "10.0.0.1")]);
+        }
         // Other prefixes are not ours to judge.
         run_env(&["true"], &[("TINI_FOO", "1"), ("DUMB_INIT_FOO", "1")]);
         // Actions and subcommands do not read options, so they do not judge them either.
@@ -1244,6 +1268,18 @@ mod tests {
                 "{} columns: {line}",
                 line.chars().count()
             );
+        }
+    }
+
+    #[test]
+    fn no_option_looks_like_a_kubernetes_service_variable() {
+        for f in FLAGS {
+            if let Some(var) = f.env() {
+                assert!(
+                    !is_service_link(&var),
+                    "{var} would be taken for a Service's"
+                );
+            }
         }
     }
 
