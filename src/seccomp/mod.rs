@@ -40,6 +40,7 @@ mod syscalls;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use compile::eval;
 pub use compile::{
     Arch, Compiled, KernelVersion, MAX_INSTRUCTIONS, Target, applicable_rules, compile_for,
     parse_kernel_release, running_kernel,

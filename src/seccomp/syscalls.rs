@@ -800,4 +800,95 @@ mod tests {
             assert_eq!(number(host, name), Some(nr as u32), "{name}");
         }
     }
+
+    /// `__NR_*` names and numbers of the kernel headers `cc` sees (`asm/unistd.h`), through the C
+    /// preprocessor itself: the generic table's numbers are macros of macros (`__NR3264_*`) and
+    /// depend on the architecture's `__ARCH_WANT_*`.
+    fn header_numbers(cc: &str) -> Vec<(String, u32)> {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let preprocess = |input: &str, flags: &[&str]| -> String {
+            let mut child = Command::new(cc)
+                .args(flags)
+                .args(["-E", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("{cc}: {e}: install it (tests/run.sh installs gcc-aarch64-linux-gnu)")
+                });
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{cc}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let defines = preprocess("#include <asm/unistd.h>\n", &["-dM"]);
+        let names: Vec<&str> = defines
+            .lines()
+            .filter_map(|l| l.strip_prefix("#define __NR_")?.split_whitespace().next())
+            .filter(|n| !["syscalls", "arch_specific_syscall"].contains(n))
+            .collect();
+        let mut query = String::from("#include <asm/unistd.h>\n");
+        for n in &names {
+            query.push_str(&format!("pidguard_nr {n} __NR_{n}\n"));
+        }
+        preprocess(&query, &["-P"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("pidguard_nr "))
+            .map(|l| {
+                let (name, value) = l.split_once(' ').unwrap();
+                let nr = value
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("__NR_{name} is {value}, not a number"));
+                (name.to_string(), nr)
+            })
+            .collect()
+    }
+
+    /// Every syscall the headers know has our number, and every number of ours up to the headers'
+    /// last has the headers' name: so a wrong, missing or extra entry fails here. Numbers past the
+    /// headers' last are syscalls newer than them (Debian 12's are Linux 6.1), and so are the names
+    /// in `newer` (added in a gap of the table); `known_numbers` pins some of those.
+    fn matches_headers(arch: Arch, cc: &str, newer: &[&str]) {
+        let headers = header_numbers(cc);
+        assert!(headers.len() > 250, "{cc}: only {} syscalls", headers.len());
+        let last = headers.iter().map(|(_, n)| *n).max().unwrap();
+        for (name, nr) in &headers {
+            assert_eq!(
+                number(arch, name),
+                Some(*nr),
+                "{arch:?} {name} (headers of {cc})"
+            );
+        }
+        for (name, nr) in table(arch).unwrap() {
+            if *nr <= last && !newer.contains(name) {
+                assert!(
+                    headers.iter().any(|(n, h)| n == name && h == nr),
+                    "{arch:?} {name} = {nr} is not in the headers of {cc}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn aarch64_table_matches_the_kernel_headers() {
+        matches_headers(Arch::Aarch64, "aarch64-linux-gnu-gcc", &[]);
+    }
+
+    #[test]
+    fn x86_64_table_matches_the_kernel_headers() {
+        // uretprobe: Linux 6.11, x86_64 only, number 335 of a gap.
+        matches_headers(Arch::X86_64, "x86_64-linux-gnu-gcc", &["uretprobe"]);
+    }
 }

@@ -610,3 +610,227 @@ fn try_syscalls_fixture_under_the_default_filter() {
         assert_eq!(line(denied), format!("{denied} errno=EPERM(1)"));
     }
 }
+
+// --- aarch64: proven through the evaluator ------------------------------------------------------
+//
+// qemu-user cannot install a filter, and this machine is x86_64: the aarch64 program is run through
+// `eval::run` instead, for every aarch64 syscall and the argument edge values, and held to the rules
+// read directly (`eval::expected`) and to Docker's own arm64 profile. The table itself is checked
+// against the kernel headers in `syscalls.rs`.
+
+/// moby/profiles `seccomp/default.json` at 02e898b137aed1024e232d59bcb05e6179b72177, the commit
+/// `default.rs` restates (Apache-2.0, the Moby authors; see tests/arm64/README.md).
+const MOBY_DEFAULT: &str = include_str!("../../tests/arm64/moby-seccomp-default.json");
+
+const AARCH64_TIOCSTI: u64 = 0x5412;
+const AARCH64_TIOCLINUX: u64 = 0x541C;
+
+fn aarch64(kept_caps: u64, kernel: (u32, u32)) -> Target {
+    Target {
+        arch: Arch::Aarch64,
+        kept_caps,
+        kernel: Some(kernel),
+    }
+}
+
+/// Argument values at the edges of every constant `p` compares, both 32-bit halves, and the
+/// extremes.
+fn edge_values(p: &Profile) -> Vec<u64> {
+    let mut out = vec![0, 1, u64::from(u32::MAX), 1 << 32, u64::MAX, 1 << 63];
+    for a in p.syscalls.iter().flat_map(|r| &r.args) {
+        for v in [a.value, a.value_two, a.value_two | !a.value] {
+            out.extend([
+                v,
+                v.wrapping_add(1),
+                v.wrapping_sub(1),
+                v ^ (1 << 32),
+                v | (1 << 63),
+            ]);
+        }
+    }
+    for v in [AARCH64_TIOCSTI, AARCH64_TIOCLINUX] {
+        out.extend([v, v + 1, v - 1, v | (1 << 32), v | (0xffff_ffff << 32)]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Every aarch64 syscall number, the gaps between them, the numbers past the last, and the
+/// extremes.
+fn aarch64_numbers() -> Vec<u32> {
+    let table = Arch::Aarch64.syscalls();
+    assert!(table.len() > 300, "the aarch64 table is in this build");
+    let max = table.iter().map(|(_, n)| *n).max().unwrap();
+    let mut out: Vec<u32> = (0..=max + 64).collect();
+    out.extend([0x3fff_ffff, 0x4000_0000, u32::MAX - 1, u32::MAX]);
+    out
+}
+
+/// For each number and each argument index, every edge value in that slot (the others 0), then all
+/// slots at once: the calls the program is checked on.
+fn calls(numbers: &[u32], edges: &[u64]) -> Vec<eval::Data> {
+    let audit = Arch::Aarch64.audit();
+    let mut out = Vec::new();
+    for &nr in numbers {
+        out.push(eval::Data {
+            nr,
+            arch: audit,
+            args: [0; 6],
+        });
+        for i in 0..6 {
+            for &v in edges {
+                let mut args = [0; 6];
+                args[i] = v;
+                out.push(eval::Data {
+                    nr,
+                    arch: audit,
+                    args,
+                });
+            }
+        }
+        for &v in edges {
+            out.push(eval::Data {
+                nr,
+                arch: audit,
+                args: [v; 6],
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn aarch64_program_decides_every_syscall_as_the_rules_say() {
+    let p = default_profile();
+    let edges = edge_values(&p);
+    // Only numbers a rule names get the whole argument sweep; the rest are checked with zeros.
+    let named: Vec<u32> = aarch64_numbers()
+        .into_iter()
+        .filter(|&nr| {
+            p.syscalls.iter().any(|r| {
+                !r.args.is_empty()
+                    && r.names
+                        .iter()
+                        .any(|n| Arch::Aarch64.syscall_number(n) == Some(nr))
+            })
+        })
+        .collect();
+    assert!(
+        named.len() >= 4,
+        "socket, personality, clone, ioctl: {named:?}"
+    );
+    let plain: Vec<eval::Data> = aarch64_numbers()
+        .into_iter()
+        .map(|nr| eval::Data {
+            nr,
+            arch: Arch::Aarch64.audit(),
+            args: [0; 6],
+        })
+        .collect();
+    let sys_admin = 1 << 21;
+    for (caps, kernel) in [
+        (0, (6, 1)),
+        (sys_admin, (6, 1)),
+        (u64::MAX, (6, 1)),
+        (0, (4, 4)),
+    ] {
+        let t = aarch64(caps, kernel);
+        for extra in [&[][..], &["reboot", "wait4"][..]] {
+            let prog = compile_for(&p, &t, extra).unwrap().filters.remove(0);
+            for d in plain.iter().chain(&calls(&named, &edges)) {
+                let want = eval::expected(&p, &t, extra, d).unwrap();
+                assert_eq!(
+                    eval::run(&prog, d),
+                    want,
+                    "caps {caps:#x}, {extra:?}: {d:?}"
+                );
+            }
+            // A syscall made through the arm32 compat ABI (or any other) kills.
+            let compat = eval::Data {
+                nr: 0,
+                arch: 0x4000_0028, // AUDIT_ARCH_ARM
+                args: [0; 6],
+            };
+            assert_eq!(eval::run(&prog, &compat), libc::SECCOMP_RET_KILL_PROCESS);
+        }
+    }
+}
+
+#[test]
+fn aarch64_default_is_mobys_arm64_profile_plus_the_terminal_ban() {
+    let moby = parse_profile(MOBY_DEFAULT.as_bytes()).expect("moby's default.json parses");
+    let ours = default_profile();
+    let mut edges = edge_values(&moby);
+    edges.extend(edge_values(&ours));
+    edges.sort_unstable();
+    edges.dedup();
+    let ioctl = Arch::Aarch64.syscall_number("ioctl").unwrap();
+    let sys_admin = 1 << 21;
+    let ptrace = 1 << 19;
+    for (caps, kernel) in [
+        (0, (6, 1)),
+        (sys_admin, (6, 1)),
+        (ptrace, (6, 1)),
+        (u64::MAX, (6, 1)),
+        (0, (4, 4)),
+    ] {
+        let t = aarch64(caps, kernel);
+        let theirs = compile_for(&moby, &t, &[]).unwrap();
+        let mine = compile_for(&ours, &t, &[]).unwrap();
+        assert_eq!(
+            theirs.skipped, mine.skipped,
+            "the same names are unknown on arm64"
+        );
+        let (theirs, mine) = (&theirs.filters[0], &mine.filters[0]);
+        for d in calls(&aarch64_numbers(), &edges[..]).iter() {
+            let (a, b) = (eval::run(theirs, d), eval::run(mine, d));
+            let banned = d.nr == ioctl
+                && [AARCH64_TIOCSTI, AARCH64_TIOCLINUX].contains(&(d.args[1] & 0xffff_ffff));
+            if banned {
+                assert_eq!(
+                    (a, b),
+                    (libc::SECCOMP_RET_ALLOW, libc::SECCOMP_RET_ERRNO | 1),
+                    "{d:?}"
+                );
+            } else {
+                assert_eq!(a, b, "caps {caps:#x}, kernel {kernel:?}: {d:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn aarch64_export_round_trips() {
+    let p = default_profile();
+    let t = aarch64(0, (6, 1));
+    // The Docker form, as `pidguard seccomp export` writes it, compiles to the same program.
+    let back = parse_profile(export_json(&p).as_bytes()).unwrap();
+    assert_eq!(back, p);
+    assert_eq!(
+        compile_for(&back, &t, &[]).unwrap(),
+        compile_for(&p, &t, &[]).unwrap()
+    );
+    // The OCI form resolved for arm64: its arches, no conditions left, the same program.
+    let oci = parse_profile(export_oci_json(&p, &t).unwrap().as_bytes()).unwrap();
+    assert_eq!(oci.architectures, ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]);
+    assert!(
+        oci.syscalls
+            .iter()
+            .all(|r| r.includes.is_empty() && r.excludes.is_empty())
+    );
+    assert!(
+        oci.syscalls
+            .iter()
+            .any(|r| r.names.contains(&"cacheflush".into()))
+    );
+    assert!(
+        !oci.syscalls
+            .iter()
+            .any(|r| r.names.contains(&"arch_prctl".into()))
+    );
+    assert_eq!(
+        compile_for(&oci, &t, &[]).unwrap().filters,
+        compile_for(&p, &t, &[]).unwrap().filters
+    );
+}
