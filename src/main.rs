@@ -27,7 +27,7 @@ fn run() -> c_int {
         Ok(c) => c,
         Err(e) => {
             pidguard::log::init(Level::Error, e.format);
-            pidguard::log::write(Level::Error, &e.msg);
+            pidguard::error!("{}", e.msg);
             return cli::EXIT_USAGE;
         }
     };
