@@ -55,8 +55,8 @@ CMD ["--help"]
 FROM --platform=$BUILDPLATFORM rust:1.95.0-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082 AS build
 ARG TARGETARCH
 # `pidguard --version` names the commit; there is no .git in here (docker build --build-arg
-# PIDGUARD_COMMIT=$(git rev-parse --short=12 HEAD)).
-ARG PIDGUARD_COMMIT=unknown
+# RELEASE_COMMIT=$(git rev-parse --short=12 HEAD)).
+ARG RELEASE_COMMIT=unknown
 WORKDIR /src
 # Only what the build reads: no .git, no target/, nothing of the host that could hold a secret.
 COPY Cargo.toml Cargo.lock build.rs ./

@@ -45,7 +45,7 @@ fn run() -> c_int {
             0
         }
         Command::Version => {
-            println!("{}", env!("PIDGUARD_VERSION_LINE"));
+            println!("{}", env!("BUILD_VERSION_LINE"));
             0
         }
         Command::License => {
