@@ -8,7 +8,15 @@
 //! Also here: the one toolchain pin, the Dockerfile's per-architecture images, and the release (two
 //! builds in different directories give the same bytes).
 
-use std::path::PathBuf;
+mod common;
+#[path = "docker/engine.rs"]
+mod engine;
+
+use common::{Output, USER, WAIT, read, scratch, wait_until};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -117,4 +125,359 @@ fn every_image_of_the_dockerfile_is_the_same_but_for_the_binary() {
             "target/aarch64-unknown-linux-gnu/release/pidguard /pidguard".to_string()
         )
     );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The aarch64 binary as PID 1, under qemu-user.
+
+/// The static aarch64 release binary; tests/run.sh builds it before the tests.
+fn arm64_pidguard() -> PathBuf {
+    let path = repo().join("target/aarch64-unknown-linux-gnu/release/pidguard");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release --locked --target \
+         aarch64-unknown-linux-gnu` (tests/run.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// On an x86_64 host the aarch64 binary runs through qemu-user; on an arm64 host natively.
+fn emulated() -> bool {
+    std::env::consts::ARCH != "aarch64"
+}
+
+/// `unshare --pid --fork --mount-proc` the aarch64 pidguard ARGS, as the test user, with a status
+/// socket name of its own.
+fn start(args: &[&str], env: &[(&str, &str)]) -> Child {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .arg(arm64_pidguard())
+        .args(args)
+        .env("PIDGUARD_USER", USER)
+        .env(
+            "PIDGUARD_STATUS_SOCKET",
+            format!("pidguard-arm64-{}-{n}", std::process::id()),
+        )
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start unshare")
+}
+
+/// Waits (bounded) for the end of `child` and collects what it printed.
+fn finish(mut child: Child) -> Output {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            panic!("the aarch64 pidguard did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        code: status.code(),
+        signal: status.signal(),
+        stdout,
+        stderr,
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    finish(start(args, &[]))
+}
+
+/// The host pid of the aarch64 pidguard that `unshare` forked (the qemu process running it).
+fn pid1_of(unshare: &Child) -> i32 {
+    let outer = unshare.id();
+    let mut pid = 0;
+    wait_until("unshare to start pidguard", || {
+        let children = read(Path::new(&format!("/proc/{outer}/task/{outer}/children")));
+        pid = children
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        // Until exec, the child is still unshare.
+        pid != 0
+            && read(Path::new(&format!("/proc/{pid}/cmdline")))
+                .contains(arm64_pidguard().to_str().unwrap())
+    });
+    pid
+}
+
+fn kill(pid: i32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
+
+const FILTER_OFF: &str = "--seccomp=unconfined";
+
+#[test]
+fn arm64_binary_is_static_aarch64_and_names_its_target() {
+    let bin = std::fs::read(arm64_pidguard()).unwrap();
+    assert_eq!(&bin[..4], b"\x7fELF");
+    assert_eq!(
+        u16::from_le_bytes([bin[18], bin[19]]),
+        183,
+        "e_machine EM_AARCH64"
+    );
+    assert_eq!(engine::is_static(&arm64_pidguard()), Ok(true));
+    assert!(
+        bin.len() <= 1_835_008,
+        "{} bytes, over the 1.75 MiB budget",
+        bin.len()
+    );
+    let out = Command::new(arm64_pidguard())
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        version.starts_with(&format!("pidguard {} (commit ", env!("CARGO_PKG_VERSION")))
+            && version.trim_end().ends_with(", aarch64-unknown-linux-gnu)"),
+        "{version}"
+    );
+}
+
+#[test]
+fn arm64_under_emulation_the_filter_error_says_what_to_do() {
+    let out = run(&["--", "/bin/true"]);
+    if !emulated() {
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        return;
+    }
+    assert_eq!(out.code, Some(125), "{}", out.stderr);
+    let line = out.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    for words in [
+        "seccomp filter",
+        "emulator",
+        "--seccomp unconfined",
+        "own architecture",
+    ] {
+        assert!(line.contains(words), "{words:?} in {line}");
+    }
+}
+
+#[test]
+fn arm64_pid1_hardens_itself_and_the_program_filter_off() {
+    let out = run(&[
+        FILTER_OFF,
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "grep -hE '^(Uid|Gid|CapEff|CapBnd|NoNewPrivs):' /proc/self/status /proc/1/status; exit 7",
+    ]);
+    assert_eq!(out.code, Some(7), "the program's exit code: {}", out.stderr);
+    for who in [0, 1] {
+        let part: String = out
+            .stdout
+            .lines()
+            .skip(who * 5)
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let status = common::status_map(&part);
+        common::assert_fields(
+            if who == 0 { "program" } else { "PID 1" },
+            &status,
+            &[
+                ("Uid", "65532 65532 65532 65532"),
+                ("Gid", "65532 65532 65532 65532"),
+                ("CapEff", "0000000000000000"),
+                ("CapBnd", "0000000000000000"),
+                ("NoNewPrivs", "1"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn arm64_pid1_reaps_orphans_filter_off() {
+    // A middle shell leaves 100 children behind and exits; they are re-parented to PID 1, exit, and
+    // must be reaped. The program counts zombies in the namespace until none is left.
+    let script = "sh -c 'i=0; while [ $i -lt 100 ]; do sleep 0 & i=$((i+1)); done'; \
+                  n=0; while [ $n -lt 600 ]; do \
+                    z=$(grep -l '^[0-9]* ([^)]*) Z' /proc/[0-9]*/stat 2>/dev/null | wc -l); \
+                    [ \"$z\" = 0 ] && { echo zombies=0; exit 0; }; sleep 0.1; n=$((n+1)); done; \
+                  echo zombies=$z; exit 1";
+    let out = run(&[FILTER_OFF, "--", "/bin/busybox", "sh", "-c", script]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (Some(0), "zombies=0"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn arm64_pid1_forwards_sigterm_and_kills_after_the_grace_filter_off() {
+    let dir = scratch("arm64-term");
+    let ready = dir.join("ready");
+    // A program that handles SIGTERM: its exit code is the container's.
+    let handler = format!(
+        "trap 'echo got TERM; exit 3' TERM; touch {r}; while :; do sleep 0.1; done",
+        r = ready.display()
+    );
+    let child = start(
+        &[FILTER_OFF, "--", "/bin/busybox", "sh", "-c", &handler],
+        &[],
+    );
+    let pid = pid1_of(&child);
+    wait_until("the program to start", || ready.exists());
+    kill(pid, "-TERM");
+    let out = finish(child);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (Some(3), "got TERM"),
+        "{}",
+        out.stderr
+    );
+
+    // One that ignores it: SIGKILL at the end of --grace, 128+9.
+    std::fs::remove_file(&ready).unwrap();
+    let ignore = format!(
+        "trap '' TERM; touch {r}; while :; do sleep 0.1; done",
+        r = ready.display()
+    );
+    let child = start(
+        &[
+            FILTER_OFF,
+            "--grace",
+            "1s",
+            "--",
+            "/bin/busybox",
+            "sh",
+            "-c",
+            &ignore,
+        ],
+        &[],
+    );
+    let pid = pid1_of(&child);
+    wait_until("the program to start", || ready.exists());
+    kill(pid, "-TERM");
+    let out = finish(child);
+    assert_eq!(out.code, Some(137), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--grace"),
+        "the warning names --grace: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn arm64_probe_reads_the_status_socket_filter_off() {
+    let socket = format!("pidguard-arm64-probe-{}", std::process::id());
+    let child = start(
+        &[
+            FILTER_OFF,
+            "--health-check",
+            "exec:/bin/true",
+            "--health-interval",
+            "200ms",
+            "--",
+            "/bin/busybox",
+            "sleep",
+            "60",
+        ],
+        &[("PIDGUARD_STATUS_SOCKET", &socket)],
+    );
+    let _pid = pid1_of(&child);
+    // The aarch64 probe, run as Docker's HEALTHCHECK would: healthy once the check passed.
+    let probe = |name: &str| {
+        Command::new(arm64_pidguard())
+            .arg("probe")
+            .env("PIDGUARD_STATUS_SOCKET", name)
+            .output()
+            .unwrap()
+    };
+    let mut last = None;
+    wait_until("the aarch64 probe to report healthy", || {
+        let out = probe(&socket);
+        let ok = out.status.success();
+        last = Some(out);
+        ok
+    });
+    let out = probe(&format!("{socket}-nobody"));
+    assert!(!out.status.success(), "no PID 1 behind that name: {out:?}");
+    drop(child);
+}
+
+#[test]
+fn arm64_restarts_on_failure_then_gives_up_filter_off() {
+    let dir = scratch("arm64-restart");
+    let runs = dir.join("runs");
+    let script = format!("echo run >> {}; exit 4", runs.display());
+    let out = run(&[
+        FILTER_OFF,
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "50ms",
+        "--restart-limit",
+        "2/1m",
+        "--",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_eq!(
+        out.code,
+        Some(4),
+        "the program's last status: {}",
+        out.stderr
+    );
+    let n = read(&runs).lines().count();
+    assert_eq!(n, 3, "the first run and 2 restarts: {}", out.stderr);
+}
+
+#[test]
+fn arm64_audit_reports_from_inside_filter_off() {
+    let bin = arm64_pidguard();
+    let out = run(&[FILTER_OFF, "--", bin.to_str().unwrap(), "audit", "--json"]);
+    let json = out.stdout.trim();
+    assert!(
+        json.starts_with("{\"version\":1,\"checks\":["),
+        "{json}\n{}",
+        out.stderr
+    );
+    // What pidguard did is seen from inside: no_new_privs on; the filter off, which is a failure.
+    for (id, status) in [("no_new_privs", "pass"), ("seccomp", "fail")] {
+        let at = json
+            .find(&format!("\"id\":\"{id}\""))
+            .unwrap_or_else(|| panic!("{id}: {json}"));
+        let rest = &json[at..];
+        assert!(
+            rest.starts_with(&format!("\"id\":\"{id}\",\"status\":\"{status}\"")),
+            "{id}: {rest}"
+        );
+    }
+    assert_eq!(out.code, Some(1), "exit 1: a check fails: {}", out.stderr);
 }

@@ -322,10 +322,20 @@ fn drop_privileges(cfg: &RunConfig, p: &Prepared) -> Result<bool, SetupError> {
     // Last step of PID 1's own hardening (it needs no_new_privs, set just above): from here on every
     // syscall of PID 1 and of every child it forks passes the filter.
     sys::install_filters(&p.filters_pid1).map_err(|errno| {
+        // ENOSYS/EINVAL for a filter pidguard built: the kernel (no CONFIG_SECCOMP_FILTER) or an
+        // emulator (qemu-user answers seccomp(2) with ENOSYS) takes no filter at all.
+        let why = match errno {
+            libc::ENOSYS | libc::EINVAL => {
+                ": this kernel or emulator refuses seccomp filters (qemu-user running a binary of \
+                 another architecture does); there, run with --seccomp unconfined, or run on a \
+                 host of the binary's own architecture"
+            }
+            _ => "",
+        };
         SetupError::new(
             EXIT_SETUP,
             format!(
-                "cannot install PID 1's seccomp filter: {}",
+                "cannot install PID 1's seccomp filter: {}{why}",
                 std::io::Error::from_raw_os_error(errno)
             ),
         )
