@@ -17,9 +17,7 @@ fn main() {
     };
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
-    println!(
-        "cargo:rustc-env=BUILD_VERSION_LINE=pidguard {version} (commit {commit}, {target})"
-    );
+    println!("cargo:rustc-env=BUILD_VERSION_LINE=pidguard {version} (commit {commit}, {target})");
 }
 
 /// HEAD's commit, and the files whose change means a new one (HEAD, the branch ref, packed refs).
