@@ -645,21 +645,10 @@ pub fn prctl3(option: c_int, arg2: libc::c_ulong, arg3: libc::c_ulong) -> io::Re
     check(unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) })
 }
 
-/// The descriptor numbers open in this process, from /proc/self/fd (the directory's own descriptor
-/// left out).
-pub fn open_fds() -> io::Result<Vec<i32>> {
-    let dir = std::fs::read_dir("/proc/self/fd")?;
-    let mut fds: Vec<i32> = dir
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    // The last one opened is the directory itself: the lowest free number when it was opened,
-    // which is not reliably the highest; drop whichever no longer exists.
-    fds.retain(|&fd| {
-        // SAFETY: F_GETFD only inspects the descriptor number.
-        unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
-    });
-    fds.sort_unstable();
-    Ok(fds)
+/// Whether `fd` is an open descriptor of this process (`fcntl(F_GETFD)`).
+pub fn fd_is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only inspects the descriptor number.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
 /// Limits every child sets on itself between clone and exec (the program's own limits, which PID 1

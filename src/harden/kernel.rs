@@ -50,7 +50,7 @@ pub trait Kernel {
     fn no_new_privs(&self) -> io::Result<bool>;
     fn dumpable(&self) -> io::Result<bool>;
     fn getrlimit(&self, resource: Resource) -> io::Result<(u64, u64)>;
-    /// The descriptor numbers open now.
+    /// The descriptor numbers open now, in no particular order.
     fn open_fds(&self) -> io::Result<Vec<i32>>;
 
     fn setrlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> io::Result<()>;
@@ -79,18 +79,14 @@ pub trait Kernel {
 /// The running kernel.
 pub struct Linux;
 
-fn ids<T>(r: [T; 3], raw: impl Fn(T) -> u32) -> [u32; 3] {
-    r.map(raw)
-}
-
 impl Kernel for Linux {
     fn getresuid(&self) -> io::Result<[u32; 3]> {
         let r = nix::unistd::getresuid()?;
-        Ok(ids([r.real, r.effective, r.saved], Uid::as_raw))
+        Ok([r.real, r.effective, r.saved].map(Uid::as_raw))
     }
     fn getresgid(&self) -> io::Result<[u32; 3]> {
         let r = nix::unistd::getresgid()?;
-        Ok(ids([r.real, r.effective, r.saved], Gid::as_raw))
+        Ok([r.real, r.effective, r.saved].map(Gid::as_raw))
     }
     fn getgroups(&self) -> io::Result<Vec<u32>> {
         sys::getgroups()
@@ -126,7 +122,13 @@ impl Kernel for Linux {
         Ok(nix::sys::resource::getrlimit(resource)?)
     }
     fn open_fds(&self) -> io::Result<Vec<i32>> {
-        sys::open_fds()
+        let names = std::fs::read_dir("/proc/self/fd")?;
+        let mut fds: Vec<i32> = names
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        // One of them was the directory's own descriptor, closed by now.
+        fds.retain(|&fd| sys::fd_is_open(fd));
+        Ok(fds)
     }
 
     fn setrlimit(&mut self, resource: Resource, soft: u64, hard: u64) -> io::Result<()> {
