@@ -7,7 +7,9 @@ use pidguard::{cli, duration, signals};
 use std::ffi::OsString;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // First line: environment as K=V;K=V. Rest: one argument per NUL-separated part.
     let (env_line, args) = text.split_once('\n').unwrap_or(("", text));
     let env: Vec<(OsString, OsString)> = env_line
