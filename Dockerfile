@@ -14,20 +14,20 @@
 #   (last)       the binary from `build`: the default target, the released image.
 # Every image is FROM scratch, /pidguard first, then the same lines (a numeric non-root USER, the
 # entrypoint, the health check, the labels; tests/arm64.rs checks they stay the same). Not one shared
-# metadata-only stage, and no ARG before the COPY of local-arm64: the classic builder records such a
-# step as the host's architecture and then refuses to build an arm64 image on top of it.
+# metadata-only stage, and no ARG before a local COPY: the classic builder records such a step as the
+# host's architecture and then refuses to build an arm64 image on top of it.
 #
 # Where a registry is reachable (BuildKit, the default builder since Docker 23, skips the local ones):
 #   docker buildx build --platform linux/amd64,linux/arm64 -t pidguard:0.1.0 .
 # Offline, from binaries built on the host (`.ci/release` builds both; no BuildKit needed):
 #   docker build --target local -t pidguard:0.1.0 .
 #   docker build --target local-arm64 --platform linux/arm64 -t pidguard:0.1.0-arm64 .
-# (`local` takes --build-arg PIDGUARD_BINARY=PATH for another file of the build context.)
+# The classic builder builds `local` on its way to `local-arm64`: that build's context needs both
+# binaries.
 
 FROM scratch AS local
-ARG PIDGUARD_BINARY=target/x86_64-unknown-linux-gnu/release/pidguard
 # Owned by root and not writable by the image's user (COPY ignores USER).
-COPY ${PIDGUARD_BINARY} /pidguard
+COPY target/x86_64-unknown-linux-gnu/release/pidguard /pidguard
 LABEL org.opencontainers.image.title="pidguard" \
       org.opencontainers.image.description="A hardening PID 1 for containers: one static binary at /pidguard" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"

@@ -3,6 +3,10 @@
 # Builds the static release binary first. Run: bash examples/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The pinned Rust toolchain (rustup, when cargo is missing or too old) and a C linker.
+PATH="$(.ci/setup-rust):$PATH"
+export PATH
+command -v unshare >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
 export RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
 TARGET=x86_64-unknown-linux-gnu
 echo "== building the static release binary"

@@ -117,14 +117,14 @@ fn every_image_of_the_dockerfile_is_the_same_but_for_the_binary() {
         assert!(copies[0].1.ends_with(" /pidguard"), "{copies:?}");
     }
     // The classic builder records any step before the first file as the host's architecture and then
-    // refuses to build an arm64 image on it: the COPY comes first.
-    assert_eq!(
-        image("local-arm64")[0],
-        (
-            "COPY".to_string(),
-            "target/aarch64-unknown-linux-gnu/release/pidguard /pidguard".to_string()
-        )
-    );
+    // refuses to build an arm64 image on it (it builds `local` on the way): the COPY comes first.
+    for (name, triple) in [
+        ("local", "x86_64-unknown-linux-gnu"),
+        ("local-arm64", "aarch64-unknown-linux-gnu"),
+    ] {
+        let want = format!("target/{triple}/release/pidguard /pidguard");
+        assert_eq!(image(name)[0], ("COPY".to_string(), want), "{name}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -480,4 +480,171 @@ fn arm64_audit_reports_from_inside_filter_off() {
         );
     }
     assert_eq!(out.code, Some(1), "exit 1: a check fails: {}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The arm64 image under dockerd.
+
+#[test]
+fn arm64_image_from_the_dockerfile_runs_under_qemu_and_says_arm64_filter_off() {
+    if engine::start(|| None).is_none() {
+        return;
+    }
+    // The `local-arm64` target from a context holding the two binaries where cargo writes them (the
+    // classic builder builds `local` on the way).
+    let ctx = engine::TempDir::new(&engine::suite().name("arm64-context"));
+    for (triple, bin) in [
+        ("aarch64-unknown-linux-gnu", arm64_pidguard()),
+        ("x86_64-unknown-linux-gnu", common::pidguard()),
+    ] {
+        let dest = ctx.path().join("target").join(triple).join("release");
+        std::fs::create_dir_all(&dest).unwrap();
+        std::fs::copy(bin, dest.join("pidguard")).unwrap();
+    }
+    let image = engine::Image::build(
+        "arm64",
+        &repo().join("Dockerfile"),
+        ctx.path(),
+        &["--target", "local-arm64", "--platform", "linux/arm64"],
+    );
+    let platform = engine::docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Os}}/{{.Architecture}} {{.Config.User}}",
+        &image.tag,
+    ]);
+    assert_eq!(platform.trim(), "linux/arm64 65532:65532");
+    // As an init: PID 1 is the aarch64 pidguard (under qemu), already non-root, running a program.
+    let out = engine::docker(&[
+        "run",
+        "--rm",
+        "--platform",
+        "linux/arm64",
+        "--network",
+        "none",
+        &image.tag,
+        "--seccomp",
+        "unconfined",
+        "--",
+        "/pidguard",
+        "--version",
+    ]);
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(", aarch64-unknown-linux-gnu)"),
+        "{}",
+        out.stdout
+    );
+    // With the filter on, qemu refuses it and pidguard says what to do (exit 125).
+    if emulated() {
+        let out = engine::docker(&[
+            "run",
+            "--rm",
+            "--platform",
+            "linux/arm64",
+            "--network",
+            "none",
+            &image.tag,
+            "--",
+            "/pidguard",
+            "--version",
+        ]);
+        assert_eq!(out.code, Some(125), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("--seccomp unconfined"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The release.
+
+/// What `.ci/release` reads: a source tree as a tarball would hold it (no .git, no target/).
+fn copy_sources(to: &Path) {
+    for entry in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "rust-toolchain.toml",
+        "src",
+        ".ci",
+    ] {
+        let ok = Command::new("cp")
+            .arg("-R")
+            .arg(repo().join(entry))
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "cp {entry}");
+    }
+}
+
+/// Slow (two cold release builds of both targets): one test, which CI runs with the rest.
+#[test]
+fn release_builds_the_same_bytes_in_two_directories() {
+    let base = std::env::temp_dir().join(format!("pidguard-release-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let dirs = [base.join("a"), base.join("second/deeper")];
+    let mut sums = Vec::new();
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).unwrap();
+        copy_sources(dir);
+        let mut cmd = Command::new("bash");
+        cmd.arg(".ci/release")
+            .current_dir(dir)
+            .env("RELEASE_COMMIT", "0123456789ab")
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET_DIR")
+            .env_remove("RUSTFLAGS");
+        let out = engine::run_within(cmd, Duration::from_secs(1800)).expect("a release build ends");
+        assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+        sums.push(std::fs::read_to_string(dir.join("target/dist/SHA256SUMS")).unwrap());
+    }
+    assert_eq!(sums[0], sums[1], "two builds, the same bytes");
+    assert_eq!(sums[0].lines().count(), 2, "{}", sums[0]);
+    let dist = dirs[1].join("target/dist");
+    // The checksums check, as a user would run them.
+    let check = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&dist)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    for (file, triple) in [
+        ("pidguard-linux-amd64", "x86_64-unknown-linux-gnu"),
+        ("pidguard-linux-arm64", "aarch64-unknown-linux-gnu"),
+    ] {
+        let path = dist.join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() <= 1_835_008, "{file}: {} bytes", bytes.len());
+        // No path of the build machine: neither source directory nor cargo's home.
+        for dir in &dirs {
+            let needle = dir.to_str().unwrap().as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{file} names {dir:?}"
+            );
+        }
+        let home = std::env::var("HOME").unwrap_or_default();
+        let cargo_home = format!("{home}/.cargo");
+        assert!(
+            !bytes
+                .windows(cargo_home.len())
+                .any(|w| w == cargo_home.as_bytes()),
+            "{file} names {cargo_home}"
+        );
+        let out = Command::new(&path).arg("--version").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!(
+                "pidguard {} (commit 0123456789ab, {triple})",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -22,28 +22,10 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The pinned toolchain (rust-toolchain.toml, both targets). Debian 12's own rustc (1.63) is too old and
-# bookworm has no rustup package: without rustup, fetch rustup-init from static.rust-lang.org, check it
-# against the checksum published beside it, and let it read rust-toolchain.toml.
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
-if ! command -v rustup >/dev/null; then
-  url="https://static.rust-lang.org/rustup/dist/$(uname -m)-unknown-linux-gnu/rustup-init"
-  echo "run.sh: installing rustup from $url"
-  tmp=$(mktemp -d)
-  curl -sSfL --retry 3 -o "$tmp/rustup-init" "$url"
-  want=$(curl -sSfL --retry 3 "$url.sha256" | cut -c1-64)
-  got=$(sha256sum "$tmp/rustup-init" | cut -c1-64)
-  if [ "$want" != "$got" ]; then
-    echo "run.sh: rustup-init from $url has sha256 $got, the published one is $want" >&2
-    exit 1
-  fi
-  chmod +x "$tmp/rustup-init"
-  "$tmp/rustup-init" -y -q --no-modify-path --profile minimal --default-toolchain none
-  rm -rf "$tmp"
-fi
-# Installs the toolchain of rust-toolchain.toml with its components and targets, if missing.
-rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
-echo "run.sh: $(rustc --version)"
+# The pinned toolchain (rust-toolchain.toml, both targets), with rustup if cargo is missing or not
+# rustup's (Debian 12's own is too old).
+PATH="$(.ci/setup-rust):$PATH"
+export PATH
 
 # aarch64 binaries run directly, through qemu (the F flag: also inside containers and namespaces).
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
