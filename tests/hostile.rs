@@ -45,8 +45,36 @@ fn zombies(pid1: i32) -> Vec<String> {
         .collect()
 }
 
+/// Whether the status socket must still answer after the attack. (A `poll` that the attack broke
+/// pauses the endpoints by design: README, "PID 1 never spins".)
+#[derive(PartialEq)]
+enum Probe {
+    Answers,
+    NotChecked,
+}
+
+/// Zombie children of the host pid `pid` (pidguard as a subreaper, not PID 1).
+fn zombie_children(pid: i32) -> Vec<String> {
+    read(Path::new(&format!("/proc/{pid}/task/{pid}/children")))
+        .split_whitespace()
+        .map(|c| read(Path::new(&format!("/proc/{c}/stat"))))
+        .filter(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .collect()
+}
+
 /// Runs `code` (python) as the program's attack, then makes an orphan, and checks PID 1.
-fn attack(name: &str, args: &[&str], code: &str) -> Aftermath {
+fn attack(name: &str, args: &[&str], code: &str, probe: Probe) -> Aftermath {
+    attack_as(true, name, args, code, probe)
+}
+
+/// [`attack`], with pidguard as PID 1 of a new namespace or (`in_namespace` false) as a subreaper;
+/// `PIDGUARD` in `code` stands for pidguard's pid as the program sees it.
+fn attack_as(in_namespace: bool, name: &str, args: &[&str], code: &str, probe: Probe) -> Aftermath {
+    let code = code.replace("PIDGUARD", if in_namespace { "1" } else { "os.getppid()" });
     let dir = scratch(&format!("hostile-{name}"));
     let report = dir.join("report");
     let orphan_gone = dir.join("orphan");
@@ -71,20 +99,43 @@ fn attack(name: &str, args: &[&str], code: &str) -> Aftermath {
     let mut all = vec!["--grace", "20s"];
     all.extend(args);
     all.extend(["/usr/bin/python3", "-c", &program]);
-    let pid1 = Pid1::start(&all);
+    let socket = format!("pidguard-hostile-{name}-{}", std::process::id());
+    let env = [("PIDGUARD_STATUS_SOCKET", socket.as_str())];
+    let pid1 = if in_namespace {
+        Pid1::start_env(&all, &env)
+    } else {
+        Pid1::plain_env(&all, &env)
+    };
     let pid = pid1.pid();
     wait_until("the attack and the orphan", || {
         read(&report).starts_with("done") && orphan_gone.exists()
     });
     let before = cpu_ticks(pid);
     // The orphan exited after the attack: PID 1 must reap it whatever the attack broke.
-    wait_until("the orphan reaped", || zombies(pid).is_empty());
+    // (As a subreaper pidguard shares the host's PID namespace: only its own children count.)
+    wait_until("the orphan reaped", || {
+        zombie_children(pid).is_empty() && (!in_namespace || zombies(pid).is_empty())
+    });
     std::thread::sleep(Duration::from_secs(2));
     let spent = cpu_ticks(pid) - before;
     assert!(
         spent <= 20,
         "{name}: PID 1 used {spent} ticks of CPU while idle"
     );
+    if probe == Probe::Answers {
+        for _ in 0..3 {
+            let out = std::process::Command::new(pidguard())
+                .arg("probe")
+                .env("PIDGUARD_STATUS_SOCKET", &socket)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: probe: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     pid1.signal(15);
     let out = pid1.wait();
     assert_eq!(
@@ -113,7 +164,8 @@ fn prlimit_nofile_1_on_pid1() {
     let a = attack(
         "nofile1",
         &[],
-        "resource.prlimit(1, resource.RLIMIT_NOFILE, (1, 1))",
+        "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (1, 1))",
+        Probe::NotChecked,
     );
     assert!(a.stderr.matches(LOST).count() <= 1, "{}", a.stderr);
 }
@@ -124,7 +176,8 @@ fn prlimit_nofile_1_on_pid1_without_a_filter() {
     let a = attack(
         "nofile1-unconfined",
         &["--seccomp", "unconfined"],
-        "resource.prlimit(1, resource.RLIMIT_NOFILE, (1, 1))",
+        "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (1, 1))",
+        Probe::NotChecked,
     );
     assert_eq!(a.report, "done ok", "{}", a.stderr);
     assert_eq!(a.stderr.matches(LOST).count(), 1, "said once: {}", a.stderr);
@@ -135,7 +188,21 @@ fn prlimit_nofile_0_on_pid1_without_a_filter() {
     let a = attack(
         "nofile0-unconfined",
         &["--seccomp", "unconfined"],
-        "resource.prlimit(1, resource.RLIMIT_NOFILE, (0, 0))",
+        "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (0, 0))",
+        Probe::NotChecked,
+    );
+    assert_eq!(a.report, "done ok", "{}", a.stderr);
+    assert_eq!(a.stderr.matches(LOST).count(), 1, "said once: {}", a.stderr);
+}
+
+#[test]
+fn prlimit_nofile_1_on_pidguard_as_a_subreaper_without_a_filter() {
+    let a = attack_as(
+        false,
+        "nofile1-plain",
+        &["--seccomp", "unconfined"],
+        "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (1, 1))",
+        Probe::NotChecked,
     );
     assert_eq!(a.report, "done ok", "{}", a.stderr);
     assert_eq!(a.stderr.matches(LOST).count(), 1, "said once: {}", a.stderr);
@@ -149,7 +216,24 @@ fn signal_flood_at_pid1() {
         &["-vv"],
         "import signal\n\
          signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n\
-         for _ in range(20000): os.kill(1, signal.SIGUSR1)",
+         for _ in range(20000): os.kill(PIDGUARD, signal.SIGUSR1)",
+        Probe::Answers,
+    );
+    assert_eq!(a.report, "done ok", "{}", a.stderr);
+}
+
+#[test]
+fn prlimit_address_space_1mb_on_pid1_without_a_filter() {
+    // PID 1 must not allocate anew in its loop: with RLIMIT_AS far below what it has mapped, any
+    // fresh allocation would abort it (and 134 would look like the program's crash).
+    let a = attack(
+        "as1m-unconfined",
+        &["--seccomp", "unconfined", "--metrics", "-vv"],
+        "resource.prlimit(PIDGUARD, resource.RLIMIT_AS, (1 << 20, 1 << 20))\n\
+         import signal\n\
+         for s in (signal.SIGUSR1, signal.SIGHUP, signal.SIGWINCH):\n    \
+             signal.signal(s, signal.SIG_IGN); os.kill(PIDGUARD, s)",
+        Probe::Answers,
     );
     assert_eq!(a.report, "done ok", "{}", a.stderr);
 }

@@ -108,9 +108,13 @@ impl Pid1 {
 
     /// pidguard started directly, not as PID 1: it must act as a subreaper.
     pub fn plain(args: &[&str]) -> Pid1 {
+        Self::plain_env(args, &[])
+    }
+
+    pub fn plain_env(args: &[&str], env: &[(&str, &str)]) -> Pid1 {
         let mut cmd = Command::new(pidguard());
         cmd.args(args);
-        Self::spawn(cmd, &[], false)
+        Self::spawn(cmd, env, false)
     }
 
     fn spawn(mut cmd: Command, env: &[(&str, &str)], in_namespace: bool) -> Pid1 {
