@@ -22,7 +22,7 @@ extern "C" fn main(_argc: c_int, _argv: *const *const std::ffi::c_char) -> c_int
 fn run() -> c_int {
     let args: Vec<_> = std::env::args_os().collect();
     // Every variable pidguard reads as an option starts with one of these.
-    let env = pidguard::sys::vars_with_prefix(&["PIDGUARD_", "TINI_"]);
+    let env = pidguard::sys::vars_with_prefix(&["PIDGUARD_", "TINI_", "DUMB_INIT_"]);
     let command = match cli::parse(args, &env, &pidguard::health::hosts::read_system_hosts) {
         Ok(c) => c,
         Err(e) => {

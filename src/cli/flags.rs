@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use super::{Action, Alias, Arg, Flag, Group, Initial, OnUnhealthy, RestartPolicy, Seccomp};
+use super::{
+    Action, Alias, Arg, Flag, Group, Initial, OnUnhealthy, RestartPolicy, Seccomp, SessionMode,
+};
 use crate::log::{Level, LogFormat};
 use crate::{duration, limits, passwd, signals};
 
@@ -28,6 +30,8 @@ pub static FLAGS: &[&Flag] = &[
     &GRACE,
     &REWRITE,
     &KILL_PROCESS_GROUP,
+    &SETSID,
+    &SINGLE_CHILD,
     &REMAP_EXIT,
     &SUBREAPER,
     &PDEATH_SIGNAL,
@@ -378,7 +382,7 @@ fn grace() {
 
 pub static REWRITE: Flag = Flag {
     long: "rewrite",
-    short: None,
+    short: Some('r'),
     arg: Arg::Value {
         meta: "FROM:TO",
         repeat: true,
@@ -389,7 +393,8 @@ pub static REWRITE: Flag = Flag {
     },
     group: Group::Signals,
     brief: "forward signal FROM as TO (0: drop it)",
-    help: "Forward signal FROM as TO (names or numbers; TO of 0 or none drops it). Repeatable.",
+    help: "Forward signal FROM as TO (names or numbers 1-64, so dumb-init's -r 15:3 works as it is; \
+           TO of 0 or none drops it). Repeatable.",
     default: Initial::Text("none"),
     aliases: &[],
 };
@@ -429,6 +434,10 @@ fn rewrite() {
     assert_eq!(c.rewritten(2), Some(2));
     let c = run(&["--rewrite", "TERM:QUIT", "--rewrite", "TERM:INT", "x"]);
     assert_eq!(c.rewritten(15), Some(2), "the last rewrite wins");
+    // dumb-init's spelling: -r with numbers.
+    let c = run(&["-r", "15:3", "-r", "2:0", "x"]);
+    assert_eq!((c.rewritten(15), c.rewritten(2)), (Some(3), None));
+    assert!(err(&["-r", "0:15", "x"]).starts_with("--rewrite \"0:15\":"));
     assert!(err(&["--rewrite", "TERM", "x"]).contains("FROM:TO"));
     assert!(err(&["--rewrite", "KILL:TERM", "x"]).contains("cannot be rewritten"));
     assert!(err(&["--rewrite", "TERM:BOGUS", "x"]).contains("BOGUS"));
@@ -465,6 +474,97 @@ fn kill_process_group() {
         ],
     );
     assert!(!c.kill_process_group, "PIDGUARD_ wins over TINI_");
+}
+
+pub static SETSID: Flag = Flag {
+    long: "setsid",
+    short: None,
+    arg: Arg::Switch(|low, on| {
+        if on {
+            low.cfg.session = SessionMode::Setsid;
+        } else if low.cfg.session == SessionMode::Setsid {
+            low.cfg.session = SessionMode::Tini;
+        }
+    }),
+    group: Group::Signals,
+    brief: "",
+    help: "dumb-init's default mode: the program starts a new session (with the terminal, if any) \
+           and signals go to its whole process group. On when pidguard is started under the name \
+           dumb-init; DUMB_INIT_SETSID=0 means -c, any other value this.",
+    default: Initial::Text("off"),
+    aliases: &[Alias {
+        name: "DUMB_INIT_SETSID",
+        // dumb-init: "0" turns setsid mode off (single child); any other value keeps it.
+        apply: |low, v| {
+            low.cfg.session = if v == "0" {
+                SessionMode::SingleChild
+            } else {
+                SessionMode::Setsid
+            };
+            Ok(())
+        },
+    }],
+};
+
+#[test]
+fn setsid() {
+    assert_eq!(run(&["x"]).session, SessionMode::Tini);
+    assert_eq!(run(&["--setsid", "x"]).session, SessionMode::Setsid);
+    let setsid = |pairs: &[(&str, &str)]| run_env(&["x"], pairs).session;
+    assert_eq!(setsid(&[("PIDGUARD_SETSID", "true")]), SessionMode::Setsid);
+    assert_eq!(setsid(&[("DUMB_INIT_SETSID", "1")]), SessionMode::Setsid);
+    assert_eq!(
+        setsid(&[("DUMB_INIT_SETSID", "0")]),
+        SessionMode::SingleChild
+    );
+    assert_eq!(
+        setsid(&[("DUMB_INIT_SETSID", "1"), ("PIDGUARD_SETSID", "false")]),
+        SessionMode::Tini,
+        "PIDGUARD_ wins over DUMB_INIT_"
+    );
+    let c = run_env(&["--setsid", "x"], &[("DUMB_INIT_SETSID", "0")]);
+    assert_eq!(c.session, SessionMode::Setsid, "the flag wins");
+}
+
+pub static SINGLE_CHILD: Flag = Flag {
+    long: "single-child",
+    short: Some('c'),
+    arg: Arg::Switch(|low, on| {
+        if on {
+            low.cfg.session = SessionMode::SingleChild;
+        } else if low.cfg.session == SessionMode::SingleChild {
+            low.cfg.session = if low.dumb_init {
+                SessionMode::Setsid
+            } else {
+                SessionMode::Tini
+            };
+        }
+    }),
+    group: Group::Signals,
+    brief: "",
+    help: "dumb-init's -c: the program stays in pidguard's process group and session, and signals \
+           go to the program alone.",
+    default: Initial::Text("off"),
+    aliases: &[],
+};
+
+#[test]
+fn single_child() {
+    assert_eq!(run(&["-c", "x"]).session, SessionMode::SingleChild);
+    assert_eq!(
+        run(&["--single-child", "x"]).session,
+        SessionMode::SingleChild
+    );
+    let c = run_env(&["x"], &[("PIDGUARD_SINGLE_CHILD", "1")]);
+    assert_eq!(c.session, SessionMode::SingleChild);
+    // The last of --setsid and -c on the command line wins; both beat the environment.
+    assert_eq!(run(&["-c", "--setsid", "x"]).session, SessionMode::Setsid);
+    assert_eq!(
+        run(&["--setsid", "-c", "x"]).session,
+        SessionMode::SingleChild
+    );
+    let c = run_env(&["-c", "x"], &[("DUMB_INIT_SETSID", "1")]);
+    assert_eq!(c.session, SessionMode::SingleChild);
 }
 
 pub static REMAP_EXIT: Flag = Flag {
@@ -1015,19 +1115,31 @@ pub static LOG_LEVEL: Flag = Flag {
     group: Group::Logs,
     brief: "off, error, warn, info, debug or trace",
     help: "off, error, warn, info, debug or trace; -v raises it by one. TINI_VERBOSITY is tini's \
-           0-5.",
+           0-5; DUMB_INIT_DEBUG=1 is debug.",
     default: Initial::Value("warn"),
-    aliases: &[Alias {
-        name: "TINI_VERBOSITY",
-        apply: |low, v| {
-            // tini: 0 silent, 1 fatal, 2 warn, 3 info, 4 debug, 5 trace.
-            let n: usize = v
-                .parse()
-                .map_err(|_| "not a number: use 0-5, or PIDGUARD_LOG_LEVEL")?;
-            low.cfg.log_level = Level::Off.raised(n);
-            Ok(())
+    aliases: &[
+        Alias {
+            name: "TINI_VERBOSITY",
+            apply: |low, v| {
+                // tini: 0 silent, 1 fatal, 2 warn, 3 info, 4 debug, 5 trace.
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| "not a number: use 0-5, or PIDGUARD_LOG_LEVEL")?;
+                low.cfg.log_level = Level::Off.raised(n);
+                Ok(())
+            },
         },
-    }],
+        Alias {
+            name: "DUMB_INIT_DEBUG",
+            // dumb-init: "1" turns debug output on; any other value changes nothing.
+            apply: |low, v| {
+                if v == "1" {
+                    low.cfg.log_level = Level::Debug;
+                }
+                Ok(())
+            },
+        },
+    ],
 };
 
 #[test]
@@ -1044,6 +1156,20 @@ fn log_level() {
     );
     assert_eq!(c.log_level, Level::Error, "the flag wins");
     assert!(err(&["--log-level", "loud", "x"]).contains("loud"));
+    assert_eq!(
+        run_env(&["x"], &[("DUMB_INIT_DEBUG", "1")]).log_level,
+        Level::Debug
+    );
+    assert_eq!(
+        run_env(&["x"], &[("DUMB_INIT_DEBUG", "0")]).log_level,
+        Level::Warn
+    );
+    let c = run_env(&["x"], &[("DUMB_INIT_DEBUG", "1"), ("TINI_VERBOSITY", "1")]);
+    assert_eq!(
+        c.log_level,
+        Level::Error,
+        "TINI_VERBOSITY is listed first, so it wins"
+    );
 }
 
 pub static LOG_FORMAT: Flag = Flag {
@@ -1125,7 +1251,7 @@ pub static HELP_ALL: Flag = Flag {
 
 pub static VERSION: Flag = Flag {
     long: "version",
-    short: None,
+    short: Some('V'),
     arg: Arg::Action(Action::Version),
     group: Group::Info,
     brief: "",

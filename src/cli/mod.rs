@@ -228,6 +228,28 @@ pub struct RunConfig {
     pub health: HealthConfig,
     pub seccomp: Seccomp,
     pub restart: RestartConfig,
+    /// Where the program runs among sessions and process groups, and who gets forwarded signals.
+    pub session: SessionMode,
+}
+
+/// Where the program runs among sessions and process groups, and who gets forwarded signals: tini's
+/// way or one of dumb-init's, so that replacing either init with pidguard changes nothing. Selected by
+/// `--setsid`, `-c/--single-child`, `DUMB_INIT_SETSID`, or by being started under the name
+/// `dumb-init`. This is the choice only; PID 1's loop and spawn carry it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionMode {
+    /// tini's way and pidguard's default: the program gets a process group of its own in PID 1's
+    /// session (the terminal's foreground group, if there is a terminal); signals go to the program
+    /// alone, or to its process group with `-g`.
+    Tini,
+    /// dumb-init's default (its `use_setsid`): the program starts a new session (`setsid`), with
+    /// stdin's terminal, if any, as its controlling terminal; signals go to its whole process group,
+    /// and dumb-init turns TSTP/TTIN/TTOU into STOP unless `-r` rewrites them otherwise. (Those
+    /// default rewrites are not in `RunConfig::rewrite`: applying them is the loop's part.)
+    Setsid,
+    /// dumb-init's `-c` / `DUMB_INIT_SETSID=0`: the program stays in pidguard's process group and
+    /// session; signals go to the program alone.
+    SingleChild,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,8 +297,8 @@ pub struct HealthConfig {
 }
 
 impl RunConfig {
-    /// Every default, for a program not yet known.
-    fn new() -> RunConfig {
+    /// Every default, for a program not yet known. `dumb_init`: started under that name.
+    fn new(dumb_init: bool) -> RunConfig {
         RunConfig {
             argv: Vec::new(),
             grace: DEFAULT_GRACE,
@@ -315,6 +337,11 @@ impl RunConfig {
                 window: Duration::from_secs(60),
                 on_unhealthy: OnUnhealthy::Ignore,
             },
+            session: if dumb_init {
+                SessionMode::Setsid
+            } else {
+                SessionMode::Tini
+            },
         }
     }
 
@@ -340,6 +367,8 @@ impl RunConfig {
 /// The low-level result: what each option wrote, before the checks that involve several options.
 pub struct Low {
     cfg: RunConfig,
+    /// Started under the name `dumb-init`: its session mode is the default to return to.
+    dumb_init: bool,
     /// `-v` count, added to the log level once every option is read.
     verbose: usize,
     /// `--rlimit` values, merged over the defaults at the end.
@@ -349,9 +378,10 @@ pub struct Low {
 }
 
 impl Low {
-    fn new() -> Low {
+    fn new(dumb_init: bool) -> Low {
         Low {
-            cfg: RunConfig::new(),
+            cfg: RunConfig::new(dumb_init),
+            dumb_init,
             verbose: 0,
             rlimits: Vec::new(),
             origin: vec![None; FLAGS.len()],
@@ -411,13 +441,22 @@ pub fn parse(
     hosts_file: &dyn Fn() -> Vec<u8>,
 ) -> Result<Command, Error> {
     let mut args = args.into_iter();
-    let _self_name = args.next();
+    let self_name = args.next().unwrap_or_default();
     let rest: Vec<OsString> = args.collect();
     let format = usage_log_format(&rest, env);
-    parse_inner(rest, env, hosts_file).map_err(|msg| Error { msg, format })
+    parse_inner(&self_name, rest, env, hosts_file).map_err(|msg| Error { msg, format })
+}
+
+/// Started under the name `dumb-init` (a symlink, or `COPY ... /usr/bin/dumb-init`, as busybox is):
+/// dumb-init's default mode, so that an image switched to pidguard keeps its behaviour.
+pub fn invoked_as_dumb_init(self_name: &OsString) -> bool {
+    std::path::Path::new(self_name)
+        .file_name()
+        .is_some_and(|n| n == "dumb-init")
 }
 
 fn parse_inner(
+    self_name: &OsString,
     rest: Vec<OsString>,
     env: &Env,
     hosts_file: &dyn Fn() -> Vec<u8>,
@@ -468,7 +507,7 @@ fn parse_inner(
     }
 
     // Pass 2: the environment, for every option the command line did not give.
-    let mut low = Low::new();
+    let mut low = Low::new(invoked_as_dumb_init(self_name));
     refuse_unknown_variables(env)?;
     for (i, flag) in FLAGS.iter().enumerate() {
         if given.iter().any(|&(j, _)| j == i) {
@@ -807,7 +846,8 @@ const HELP_ALL_INTRO: &str = "Runs PROGRAM as its child, reaps every zombie, for
     stops gracefully. Option parsing stops at the first non-option. An option with a variable \
     (env) can be set in the environment instead: repeatable ones take a comma-separated list, \
     switches true or false. Flags win over the environment, PIDGUARD_* over the other programs' \
-    variables. An unknown PIDGUARD_* variable is an error.";
+    variables. An unknown PIDGUARD_* variable is an error. Started under the name dumb-init (a \
+    symlink or a copy), pidguard starts in dumb-init's --setsid mode.";
 
 const HELP_ALL_EXIT: &str = "Exit status: the program's exit code, 128+N if it died of signal N, \
     0 for codes given to --remap-exit; 125 when pidguard itself fails before the program starts \
@@ -934,11 +974,12 @@ mod tests {
     fn defaults() {
         let c = run(&["true"]);
         assert_eq!(c, {
-            let mut d = RunConfig::new();
+            let mut d = RunConfig::new(false);
             d.argv = vec!["true".into()];
             d.rlimits = limits::merge_rlimits(limits::DEFAULT_RLIMITS, &[]);
             d
         });
+        assert_eq!(c.session, SessionMode::Tini);
         assert!(
             c.grace < Duration::from_secs(10),
             "must end before docker stop's 10 s"
@@ -972,6 +1013,7 @@ mod tests {
         assert_eq!(parse_env(&["-h"], &[]), Ok(Command::Help));
         assert_eq!(parse_env(&["--help-all"], &[]), Ok(Command::HelpAll));
         assert_eq!(parse_env(&["--version"], &[]), Ok(Command::Version));
+        assert_eq!(parse_env(&["-V"], &[]), Ok(Command::Version));
         assert_eq!(parse_env(&["-l"], &[]), Ok(Command::License));
         assert_eq!(
             parse_env(&["probe", "-x"], &[]),
@@ -1230,6 +1272,35 @@ mod tests {
         .unwrap();
         parse(args(&["x"]), &env, &hosts).unwrap();
         assert_eq!(read.get(), 0);
+    }
+
+    #[test]
+    fn started_as_dumb_init_selects_its_mode() {
+        let parse_as = |name: &str, list: &[&str], pairs: &[(&str, &str)]| {
+            let mut a = args(list);
+            a[0] = name.into();
+            match parse(a, &testing::env(pairs), &|| Vec::new()) {
+                Ok(Command::Run(c)) => c.session,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            parse_as("/usr/bin/dumb-init", &["x"], &[]),
+            SessionMode::Setsid
+        );
+        assert_eq!(
+            parse_as("dumb-init", &["-c", "x"], &[]),
+            SessionMode::SingleChild
+        );
+        assert_eq!(
+            parse_as("dumb-init", &["x"], &[("DUMB_INIT_SETSID", "0")]),
+            SessionMode::SingleChild
+        );
+        assert_eq!(parse_as("/pidguard", &["x"], &[]), SessionMode::Tini);
+        assert_eq!(
+            parse_as("/usr/bin/dumb-init-old", &["x"], &[]),
+            SessionMode::Tini
+        );
     }
 
     #[test]
