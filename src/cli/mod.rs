@@ -50,8 +50,14 @@ pub use crate::error::EXIT_USAGE;
 
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
 
-/// Variables with the `PIDGUARD_` prefix that are not options: read elsewhere, never refused.
-pub const OTHER_VARIABLES: &[&str] = &[crate::health::STATUS_SOCKET_ENV];
+/// Variables with the `PIDGUARD_` prefix that are not options, never refused: the status socket's
+/// name (read by `health`), and the build's own (build.rs), which cargo also puts in the environment
+/// of everything it runs, so `cargo test` and `cargo run` pass them to pidguard.
+pub const OTHER_VARIABLES: &[&str] = &[
+    crate::health::STATUS_SOCKET_ENV,
+    "PIDGUARD_VERSION_LINE",
+    "PIDGUARD_COMMIT",
+];
 
 /// One option: everything parsing, the environment and the documentation know about it.
 pub struct Flag {
@@ -1129,6 +1135,11 @@ mod tests {
         );
         // Not options, but pidguard's own: accepted.
         run_env(&["true"], &[("PIDGUARD_STATUS_SOCKET", "x")]);
+        run_env(
+            &["true"],
+            &[("PIDGUARD_VERSION_LINE", "pidguard 0.1.0 (x)")],
+        );
+        run_env(&["true"], &[("PIDGUARD_COMMIT", "1a2b")]);
         // Kubernetes' variables for a Service named pidguard or pidguard-demo are not options.
         for k8s in [
             "PIDGUARD_SERVICE_HOST",
