@@ -713,7 +713,8 @@ fn docker_run_it_ctrl_z_fg_ctrl_c_and_exit_code() {
     let Some(image) = base_image() else { return };
     let guard = Container::named();
     let mut cmd = Command::new("python3");
-    cmd.arg(tests_dir().join("docker/pty_jobs.py")).args([
+    cmd.arg(tests_dir().join("pty_jobs.py")).args([
+        "docker",
         "run",
         "-it",
         "--name",
@@ -729,7 +730,7 @@ fn docker_run_it_ctrl_z_fg_ctrl_c_and_exit_code() {
         "/bin/sh",
         "-i",
     ]);
-    let out = engine::run_bounded(cmd, "python3 tests/docker/pty_jobs.py");
+    let out = engine::run_bounded(cmd, "python3 tests/pty_jobs.py");
     assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
     assert_eq!(guard.exit_code(), 7);
 }

@@ -573,16 +573,33 @@ fn busybox_image() -> Image {
     Image::build("busybox", &dockerfile, ctx.path(), &[])
 }
 
-/// An example's image, built from its directory with the local images as its build arguments.
-fn example_image(dir: &str, args: &[(&str, &Image)]) -> Image {
+/// An example's image and the local images it was built FROM, dropped in that order (see `Image`).
+struct ExampleImage {
+    image: Image,
+    _busybox: Image,
+    _pidguard: Image,
+}
+
+/// `examples/DIR` built FROM this build's pidguard image and the busybox stand-in (given to the
+/// example's Dockerfile as the build argument `base_arg`); `None` without the Docker suite.
+fn example_on_busybox(dir: &str, base_arg: &str) -> Option<ExampleImage> {
+    suite()?;
+    let pidguard = pidguard_image();
+    let busybox = busybox_image();
     let ctx = examples_dir().join(dir);
-    let mut extra: Vec<String> = Vec::new();
-    for (k, image) in args {
-        extra.push("--build-arg".into());
-        extra.push(format!("{k}={}", image.tag));
-    }
-    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-    Image::build(dir, &ctx.join("Dockerfile"), &ctx, &extra)
+    let args = [
+        "--build-arg".to_string(),
+        format!("PIDGUARD_IMAGE={}", pidguard.tag),
+        "--build-arg".to_string(),
+        format!("{base_arg}={}", busybox.tag),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let image = Image::build(dir, &ctx.join("Dockerfile"), &ctx, &args);
+    Some(ExampleImage {
+        image,
+        _busybox: busybox,
+        _pidguard: pidguard,
+    })
 }
 
 /// Every regular file in the image's layers: path → (mode, uid:gid, size), from `docker save`.
@@ -721,15 +738,10 @@ fn the_final_stage_builds_from_a_local_binary_and_holds_only_pidguard() {
 
 #[test]
 fn distroless_example_runs_its_app_as_nonroot_and_docker_sees_it_healthy() {
-    if suite().is_none() {
+    let Some(example) = example_on_busybox("distroless", "APP_IMAGE") else {
         return;
-    }
-    let pidguard = pidguard_image();
-    let busybox = busybox_image();
-    let image = example_image(
-        "distroless",
-        &[("PIDGUARD_IMAGE", &pidguard), ("APP_IMAGE", &busybox)],
-    );
+    };
+    let image = &example.image;
     let config = |f: &str| docker_ok(&["image", "inspect", "--format", f, &image.tag]);
     assert_eq!(
         config("{{json .Config.Entrypoint}}").trim(),
@@ -741,7 +753,7 @@ fn distroless_example_runs_its_app_as_nonroot_and_docker_sees_it_healthy() {
     );
     assert_eq!(config("{{.Config.User}}").trim(), "", "starts as root");
     // Distroless: the app, pidguard and the files naming the user; nothing else.
-    let files: BTreeSet<String> = image_files(&image).into_keys().collect();
+    let files: BTreeSet<String> = image_files(image).into_keys().collect();
     let want: BTreeSet<String> = [
         "bin/busybox",
         "etc/group",
@@ -762,7 +774,7 @@ fn distroless_example_runs_its_app_as_nonroot_and_docker_sees_it_healthy() {
 
     // Checks every second instead of every five, so that the test is quick.
     let c = Container::start(
-        &image,
+        image,
         &[
             "--health-interval",
             "1s",
@@ -797,15 +809,10 @@ fn distroless_example_runs_its_app_as_nonroot_and_docker_sees_it_healthy() {
 
 #[test]
 fn cap_net_bind_example_binds_port_80_as_www_data_with_one_capability() {
-    if suite().is_none() {
+    let Some(example) = example_on_busybox("cap-net-bind", "BASE_IMAGE") else {
         return;
-    }
-    let pidguard = pidguard_image();
-    let busybox = busybox_image();
-    let image = example_image(
-        "cap-net-bind",
-        &[("PIDGUARD_IMAGE", &pidguard), ("BASE_IMAGE", &busybox)],
-    );
+    };
+    let image = &example.image;
     // Docker (since 20.10) lets anyone bind any port inside a container by setting this to 0;
     // Kubernetes, Podman and older engines keep 1024. Set back, the capability is what binds :80.
     let privileged_ports = ["--sysctl", "net.ipv4.ip_unprivileged_port_start=1024"];
@@ -816,7 +823,7 @@ fn cap_net_bind_example_binds_port_80_as_www_data_with_one_capability() {
         "-e",
         "PIDGUARD_HEALTH_INTERVAL=1s",
     ]);
-    let c = Container::start(&image, &opts, &[]);
+    let c = Container::start(image, &opts, &[]);
     c.wait_health("healthy");
     assert_eq!(
         probe(&c, "http://127.0.0.1:80/"),
@@ -848,7 +855,7 @@ fn cap_net_bind_example_binds_port_80_as_www_data_with_one_capability() {
     let args = [
         "--user", "www-data", "--", "httpd", "-f", "-p", "80", "-h", "/var/www",
     ];
-    let (_c, out) = Container::run(&image, &opts, &args);
+    let (_c, out) = Container::run(image, &opts, &args);
     assert_ne!(out.code, Some(0), "{out:?}");
     assert!(out.stderr.contains("Permission denied"), "{out:?}");
 }
@@ -989,15 +996,10 @@ fn compose_example_is_accepted_and_its_runtime_options_run_the_app_healthy() {
 
     // The same options on `docker run` (compose itself would create a network): the app runs under
     // all of them, healthy, with the limits in place.
-    if suite().is_none() {
+    let Some(example) = example_on_busybox("distroless", "APP_IMAGE") else {
         return;
-    }
-    let pidguard = pidguard_image();
-    let busybox = busybox_image();
-    let image = example_image(
-        "distroless",
-        &[("PIDGUARD_IMAGE", &pidguard), ("APP_IMAGE", &busybox)],
-    );
+    };
+    let image = &example.image;
     let mut opts = run_options(&config);
     // Checks every second instead of every five, so that the test is quick (later flags win).
     opts.extend(
@@ -1010,7 +1012,7 @@ fn compose_example_is_accepted_and_its_runtime_options_run_the_app_healthy() {
         .map(String::from),
     );
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-    let c = Container::start(&image, &opts, &[]);
+    let c = Container::start(image, &opts, &[]);
     c.wait_health("healthy");
     assert_eq!(
         c.inspect(
@@ -1125,15 +1127,10 @@ fn kubernetes_manifest_validates_and_its_probes_reach_pidguard() {
     // The pod as the kubelet would run it, on Docker: the same user, read-only root with an
     // in-memory /tmp, no capability, no new privileges, the runtime's default seccomp filter,
     // the manifest's environment; then the kubelet's two requests, from inside (no network here).
-    if suite().is_none() {
+    let Some(example) = example_on_busybox("distroless", "APP_IMAGE") else {
         return;
-    }
-    let pidguard = pidguard_image();
-    let busybox = busybox_image();
-    let image = example_image(
-        "distroless",
-        &[("PIDGUARD_IMAGE", &pidguard), ("APP_IMAGE", &busybox)],
-    );
+    };
+    let image = &example.image;
     let user = format!(
         "{}:{}",
         get(&m, &format!("{ctr}.securityContext.runAsUser")),
@@ -1158,7 +1155,7 @@ fn kubernetes_manifest_validates_and_its_probes_reach_pidguard() {
         opts.extend(["-e".to_string(), format!("{k}={v}")]);
     }
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-    let c = Container::start(&image, &opts, &[]);
+    let c = Container::start(image, &opts, &[]);
     for probe_name in ["livenessProbe", "readinessProbe"] {
         let url = format!(
             "http://127.0.0.1:{listen_port}{}",

@@ -68,6 +68,22 @@ fn start_with(socket: &str, args: &[&str]) -> Pid1 {
     Pid1::start_env(args, &[("PIDGUARD_STATUS_SOCKET", socket)])
 }
 
+/// pidguard as PID 1 with `--health-listen` on a fresh loopback port, then `args` (flags and the
+/// program), once the listener accepts: (PID 1, its port, its status socket name).
+fn start_listening(test: &str, args: &[&str]) -> (Pid1, u16, String) {
+    let sock = socket_name(test);
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut all = vec!["--health-listen", &listen];
+    all.extend(args);
+    let pid1 = start_with(&sock, &all);
+    let _ = pid1.pid();
+    wait_until("listener", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    (pid1, port, sock)
+}
+
 #[test]
 fn probe_follows_the_app_check_from_starting_to_healthy() {
     let sock = socket_name("probe-ok");
@@ -138,17 +154,7 @@ fn without_a_check_ready_means_running_and_past_the_start_period() {
 
 #[test]
 fn every_endpoint_status_and_method() {
-    let sock = socket_name("endpoints");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let pid1 = start_with(
-        &sock,
-        &["--health-listen", &listen, "--metrics", "sleep", "60"],
-    );
-    let _ = pid1.pid();
-    wait_until("listener", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let (pid1, port, _) = start_listening("endpoints", &["--metrics", "sleep", "60"]);
     let (code, resp) = get(port, "/healthz");
     assert_eq!(code, 200);
     assert!(resp.ends_with("\r\n\r\nok"), "{resp}");
@@ -244,27 +250,13 @@ fn every_endpoint_status_and_method() {
 
 #[test]
 fn metrics_are_off_unless_asked() {
-    let sock = socket_name("nometrics");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let pid1 = start_with(&sock, &["--health-listen", &listen, "sleep", "60"]);
-    let _ = pid1.pid();
-    wait_until("listener", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let (_pid1, port, _) = start_listening("nometrics", &["sleep", "60"]);
     assert_eq!(get(port, "/metrics").0, 404);
 }
 
 #[test]
 fn probe_exit_codes_for_urls() {
-    let sock = socket_name("probe-urls");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let pid1 = start_with(&sock, &["--health-listen", &listen, "sleep", "60"]);
-    let _ = pid1.pid();
-    wait_until("listener", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let (_pid1, port, sock) = start_listening("probe-urls", &["sleep", "60"]);
     let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
     assert_eq!(probe(&sock, &[&url("/healthz")]).0, 0, "up");
     assert_eq!(probe(&sock, &["--method", "HEAD", &url("/healthz")]).0, 0);
@@ -380,14 +372,8 @@ fn flood_of_slow_clients_does_not_stop_pid1_or_grow_it() {
         hard,
     )
     .unwrap();
-    let sock = socket_name("flood");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let pid1 = start_with(&sock, &["--health-listen", &listen, "sleep", "120"]);
+    let (pid1, port, sock) = start_listening("flood", &["sleep", "120"]);
     let pid = pid1.pid();
-    wait_until("listener", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
     wait_until("ready", || probe(&sock, &[]).0 == 0);
     let rss = || {
         pid1.status_field("VmRSS")
@@ -426,11 +412,8 @@ fn flood_of_slow_clients_does_not_stop_pid1_or_grow_it() {
 #[test]
 fn failing_checks_do_not_flood_the_log() {
     // Ten failed checks: the container log gets one line, when health changes, with the reason.
-    let sock = socket_name("quiet");
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let pid1 = start_with(
-        &sock,
+    let (pid1, port, _) = start_listening(
+        "quiet",
         &[
             "--health-check",
             "http://127.0.0.1:1/",
@@ -438,21 +421,17 @@ fn failing_checks_do_not_flood_the_log() {
             "50ms",
             "--health-retries",
             "2",
-            "--health-listen",
-            &listen,
             "--metrics",
             "sleep",
             "60",
         ],
     );
-    let _ = pid1.pid();
     wait_until("ten failed checks", || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && get(port, "/metrics").1.lines().any(|l| {
-                l.strip_prefix("pidguard_health_checks_total{result=\"unhealthy\"} ")
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .is_some_and(|n| n >= 10)
-            })
+        get(port, "/metrics").1.lines().any(|l| {
+            l.strip_prefix("pidguard_health_checks_total{result=\"unhealthy\"} ")
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 10)
+        })
     });
     pid1.signal(15);
     let out = pid1.wait();

@@ -549,8 +549,11 @@ fn job_control_works_in_a_terminal() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pty_jobs.py");
     let out = std::process::Command::new("/usr/bin/python3")
         .env("PIDGUARD_USER", USER)
+        .env("PS1", "PROMPT> ")
         .arg(script)
+        .args(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"])
         .arg(pidguard())
+        .args(["/bin/bash", "--norc", "--noprofile", "-i"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
