@@ -7,7 +7,8 @@
 //! - Pure, tested in place without root or PID 1: `cli`, `duration`, `signals`, `limits`, `passwd`,
 //!   `seccomp` (profiles and their BPF), `health`'s parsers and `/metrics` renderer, `audit`'s
 //!   parsers and checks, `procfs` (the /proc/PID/stat line), `error` (the exit codes). The CLI,
-//!   passwd/group, seccomp profile, HTTP request and audit parsers are also fuzzed (fuzz/).
+//!   passwd/group, seccomp profile, hosts, HTTP request, probe answer and audit parsers, and the
+//!   compiled BPF, are also fuzzed (fuzz/fuzz_targets/).
 //! - I/O that any process may do, bounded and tested in place: `fsread` (every file pidguard
 //!   reads), `audit::facts`, `health::server` and `health::probe` (over loopback), `log`.
 //! - What changes the process itself or needs to be PID 1: `harden` (the privilege drop), `init`

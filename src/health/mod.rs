@@ -2,8 +2,8 @@
 //!
 //! The pieces are split by where they run and what they may do:
 //! - `target`, `hosts`, `http` are pure parsers (check targets and expected statuses, /etc/hosts,
-//!   HTTP request heads), unit-tested in place; `http`, which reads what any client sends, is also
-//!   fuzzed (fuzz/fuzz_targets/http_request.rs).
+//!   HTTP request heads), unit-tested in place; `hosts` and `http` are also fuzzed
+//!   (fuzz/fuzz_targets/hosts.rs, http_request.rs), `target` is not.
 //! - `server` is the endpoint inside PID 1. PID 1 is one thread with one poll() loop, so the
 //!   server never blocks, never runs a check per request (it answers from cached `State`), and
 //!   bounds every resource a client could make it spend.
