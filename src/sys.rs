@@ -263,6 +263,19 @@ pub struct ChildPlan {
     pub output: Option<RawFd>,
     /// Where the child's stdin comes from (`pidguard probe`'s exec checks: /dev/null); `None` keeps ours.
     pub input: Option<RawFd>,
+    /// A set-up step (`--setup`) started before PID 1 dropped anything: the child lowers itself to
+    /// these capabilities and sets no_new_privs; `None` for children of an already hardened PID 1.
+    pub caps: Option<ChildCaps>,
+}
+
+/// The capabilities a set-up step keeps, decided in `init/setup.rs`, applied by the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildCaps {
+    /// Kept in effective and permitted (bit n = capability n); inheritable and ambient end empty.
+    pub keep: u64,
+    /// Removed from the bounding set (empty without CAP_SETPCAP).
+    pub drop_bounding: u64,
+    pub last_cap: u32,
 }
 
 /// The running kernel's release string (`uname -r`), from uname(2).
@@ -397,13 +410,14 @@ pub enum Step {
     Rlimits,
     Seccomp,
     Signals,
+    Caps,
     Exec,
 }
 
 impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
-        [Setpgid, Output, Rlimits, Seccomp, Signals, Exec]
+        [Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec]
             .into_iter()
             .find(|s| *s as u32 == code)
     }
@@ -415,6 +429,7 @@ impl Step {
             Step::Rlimits => "set the program's resource limits (setrlimit)",
             Step::Seccomp => "install the seccomp filter",
             Step::Signals => "restore the signal mask and dispositions",
+            Step::Caps => "lower the set-up step's capabilities and set no_new_privs",
             Step::Exec => "execute the program",
         }
     }
@@ -438,6 +453,7 @@ impl ChildPlan {
             filters: Vec::new(),
             output: None,
             input: None,
+            caps: None,
         }
     }
 
@@ -759,6 +775,27 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
                 {
                     die(Step::Rlimits, errno());
                 }
+            }
+        }
+        // A set-up step runs while PID 1 still holds what it started with: lower the child alone,
+        // in harden/apply.rs's order (bounding set while CAP_SETPCAP is effective, then capset,
+        // then no_new_privs). Starting as root, execve would refill permitted from the bounding
+        // set (capabilities(7), "root"); with no_new_privs the kernel keeps permitted within what
+        // the process had before the exec (security/commoncap.c), so the step gets `keep` only.
+        // capset with an empty inheritable set also empties the ambient set.
+        if let Some(c) = plan.caps {
+            for cap in 0..=c.last_cap.min(63) {
+                if c.drop_bounding & (1 << cap) != 0
+                    && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) == -1
+                {
+                    die(Step::Caps, errno());
+                }
+            }
+            if let Err(e) = capset(c.keep, c.keep, 0) {
+                die(Step::Caps, e.raw_os_error().unwrap_or(0));
+            }
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
+                die(Step::Caps, errno());
             }
         }
         if let Err(err) = install_filters(&plan.filters) {

@@ -23,6 +23,8 @@ pub static FLAGS: &[&Flag] = &[
     &GROUPS,
     &ALLOW_ROOT,
     &CAP_ADD,
+    &SETUP,
+    &SETUP_CAP,
     &ALLOW_NEW_PRIVS,
     &RLIMIT,
     &UMASK,
@@ -210,6 +212,78 @@ fn cap_add() {
     assert_eq!(c.cap_add, vec![CAP_KILL, CAP_CHOWN]);
     assert!(err(&["--cap-add", "NET_FLY", "x"]).contains("NET_FLY"));
     assert!(err(&["--cap-add", "ALL", "x"]).contains("ALL"));
+}
+
+pub static SETUP: Flag = Flag {
+    long: "setup",
+    short: None,
+    arg: Arg::Value {
+        meta: "PROGRAM",
+        repeat: true,
+        parse: |low, v| {
+            if v.trim_ascii().is_empty() {
+                return Err(
+                    "the set-up program is empty: give the path of an executable \
+                            (e.g. /usr/local/bin/fix-volume)"
+                        .into(),
+                );
+            }
+            low.cfg.setup.push(v.to_string());
+            Ok(())
+        },
+    },
+    group: Group::User,
+    brief: "run first, as root with few caps (chown)",
+    help: "Run PROGRAM (an executable, no arguments: put them in the script) to completion before \
+           anything is dropped, as the starting identity with only --setup-cap's capabilities, \
+           no_new_privs and the seccomp filter; its output goes to the log. Repeatable, run in \
+           order; a failure stops pidguard with 125 and the program never starts.",
+    default: Initial::Text("none"),
+    aliases: &[],
+};
+
+#[test]
+fn setup() {
+    assert!(run(&["x"]).setup.is_empty());
+    let c = run(&["--setup", "/a", "--setup", "b", "x"]);
+    assert_eq!(c.setup, ["/a", "b"]);
+    let c = run_env(&["x"], &[("PIDGUARD_SETUP", "/a,/b")]);
+    assert_eq!(c.setup, ["/a", "/b"]);
+    assert!(err(&["--setup", " ", "x"]).contains("empty"));
+}
+
+pub static SETUP_CAP: Flag = Flag {
+    long: "setup-cap",
+    short: None,
+    arg: Arg::Value {
+        meta: "CAP[,CAP]",
+        repeat: false,
+        parse: |low, v| {
+            low.cfg.setup_caps = limits::parse_caps(v).map_err(|e| e.why)?;
+            Ok(())
+        },
+    },
+    group: Group::User,
+    brief: "",
+    help: "The capabilities each --setup step keeps (all others are dropped for it); an empty \
+           value keeps none. A capability the container does not have is refused (125).",
+    default: Initial::Value("CHOWN,DAC_OVERRIDE,FOWNER"),
+    aliases: &[],
+};
+
+#[test]
+fn setup_cap() {
+    use caps::Capability::{CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SETUID};
+    assert_eq!(
+        run(&["x"]).setup_caps,
+        [CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER]
+    );
+    assert_eq!(
+        run(&["--setup-cap", "setuid", "x"]).setup_caps,
+        [CAP_SETUID]
+    );
+    assert!(run(&["--setup-cap", "", "x"]).setup_caps.is_empty());
+    assert!(err(&["--setup-cap", "ALL", "x"]).contains("ALL"));
 }
 
 pub static ALLOW_NEW_PRIVS: Flag = Flag {

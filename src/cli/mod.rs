@@ -227,6 +227,10 @@ pub struct RunConfig {
     pub groups: Option<GroupsSpec>,
     pub allow_root: bool,
     pub cap_add: Vec<caps::Capability>,
+    /// `--setup`: programs run in order, as the starting identity, before anything is dropped.
+    pub setup: Vec<String>,
+    /// `--setup-cap`: the capabilities each set-up step keeps.
+    pub setup_caps: Vec<caps::Capability>,
     pub allow_new_privs: bool,
     /// The limits to apply, defaults (core=0) merged with `--rlimit`.
     pub rlimits: Vec<limits::RlimitSpec>,
@@ -320,6 +324,8 @@ impl RunConfig {
             groups: None,
             allow_root: false,
             cap_add: Vec::new(),
+            setup: Vec::new(),
+            setup_caps: crate::init::setup::DEFAULT_CAPS.to_vec(),
             allow_new_privs: false,
             rlimits: Vec::new(),
             umask: None,

@@ -1,7 +1,7 @@
 //! The PID 1 loop: start the program, reap every child, forward signals, stop gracefully.
 //!
 //! `start` is the set-up, in its steps: take every signal ([`take_signals`]), read and check every
-//! input ([`prepare`]), drop privileges ([`drop_privileges`]), start the program ([`spawn_program`]).
+//! input ([`prepare`]), run the `--setup` steps ([`setup`]), drop privileges ([`drop_privileges`]), start the program ([`spawn_program`]).
 //! Then [`Supervisor::run`] is the loop. What the loop *decides* lives in [`state`], a pure state
 //! machine; the loop only turns the kernel's news into its events and performs its actions.
 //!
@@ -43,6 +43,7 @@ use crate::sys::{self, SpawnError};
 use crate::{debug, error, info, signals, trace, warn};
 
 mod procs;
+pub mod setup;
 mod spawn;
 pub mod state;
 
@@ -183,6 +184,26 @@ fn os(step: &str, e: std::io::Error) -> SetupError {
 fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let signals = take_signals(cfg)?;
     let prepared = prepare(cfg)?;
+    // Before the drop, after every input was checked: the root-first steps (setup.rs). A step is
+    // not a child of a filtered PID 1, so it installs PID 1's filter and then the program's: what
+    // the program itself runs under.
+    if !cfg.setup.is_empty() {
+        let filters: Vec<_> = prepared
+            .filters_pid1
+            .iter()
+            .chain(&prepared.filters_program)
+            .cloned()
+            .collect();
+        setup::run(
+            cfg,
+            &setup::Context {
+                sigmask: signals.sigmask,
+                reignore: &signals.reignore,
+                filters: &filters,
+                pid1: signals.pid1,
+            },
+        )?;
+    }
     let core_off = drop_privileges(cfg, &prepared)?;
     let started = spawn_program(
         cfg,
