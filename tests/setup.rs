@@ -35,13 +35,14 @@ fn sh(script: &str) -> [&str; 4] {
 fn a_step_chowns_a_root_owned_volume_and_the_program_writes_there() {
     let dir = scratch("setup-chown");
     let data = root_owned_dir(&dir, "data");
+    // A command with arguments, no script: what `chown -R app /data` in an entrypoint script was.
+    let chown = format!("/bin/chown -R 65532:65532 {}", data.display());
     let step = script(
         &dir,
-        "fix-volume",
+        "look",
         &format!(
-            "echo fixing the volume; cat /proc/self/status > {d}/step-status; chown -R 65532:65532 {v}",
+            "echo looking at myself; cat /proc/self/status > {d}/step-status",
             d = dir.display(),
-            v = data.display()
         ),
     );
     let program = format!(
@@ -49,12 +50,12 @@ fn a_step_chowns_a_root_owned_volume_and_the_program_writes_there() {
         v = data.display(),
         d = dir.display()
     );
-    let mut args = vec!["--setup", &step];
+    let mut args = vec!["--setup", &chown, "--setup", &step];
     args.extend(sh(&program));
     let out = run(&args);
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
     // The step's output goes to the container's log (PID 1's stdout).
-    assert!(out.stdout.contains("fixing the volume"), "{}", out.stdout);
+    assert!(out.stdout.contains("looking at myself"), "{}", out.stdout);
     let file = data.join("file");
     assert_eq!(read(&file), "written\n");
     assert_eq!(std::fs::metadata(&file).unwrap().uid(), 65532);

@@ -218,26 +218,28 @@ pub static SETUP: Flag = Flag {
     long: "setup",
     short: None,
     arg: Arg::Value {
-        meta: "PROGRAM",
+        meta: "COMMAND",
         repeat: true,
         parse: |low, v| {
-            if v.trim_ascii().is_empty() {
+            let argv: Vec<String> = v.split_ascii_whitespace().map(String::from).collect();
+            if argv.is_empty() {
                 return Err(
-                    "the set-up program is empty: give the path of an executable \
-                            (e.g. /usr/local/bin/fix-volume)"
+                    "the set-up command is empty: give a program and its arguments \
+                            (e.g. \"/bin/chown -R 65532 /data\")"
                         .into(),
                 );
             }
-            low.cfg.setup.push(v.to_string());
+            low.cfg.setup.push(argv);
             Ok(())
         },
     },
     group: Group::User,
     brief: "run first, as root with few caps (chown)",
-    help: "Run PROGRAM (an executable, no arguments: put them in the script) to completion before \
-           anything is dropped, as the starting identity with only --setup-cap's capabilities, \
-           no_new_privs and the seccomp filter; its output goes to the log. Repeatable, run in \
-           order; a failure stops pidguard with 125 and the program never starts.",
+    help: "Run COMMAND (a program and its arguments, split at spaces; no shell, no quoting: put \
+           anything more in a script) to completion before anything is dropped, as the starting \
+           identity with only --setup-cap's capabilities, no_new_privs and the seccomp filter; its \
+           output goes to the log. Repeatable, run in order (the variable: commands separated by \
+           commas); a failure stops pidguard with 125 and the program never starts.",
     default: Initial::Text("none"),
     aliases: &[],
 };
@@ -245,10 +247,10 @@ pub static SETUP: Flag = Flag {
 #[test]
 fn setup() {
     assert!(run(&["x"]).setup.is_empty());
-    let c = run(&["--setup", "/a", "--setup", "b", "x"]);
-    assert_eq!(c.setup, ["/a", "b"]);
-    let c = run_env(&["x"], &[("PIDGUARD_SETUP", "/a,/b")]);
-    assert_eq!(c.setup, ["/a", "/b"]);
+    let c = run(&["--setup", "/a", "--setup", " chown  -R 1 /d ", "x"]);
+    assert_eq!(c.setup, [vec!["/a"], vec!["chown", "-R", "1", "/d"]]);
+    let c = run_env(&["x"], &[("PIDGUARD_SETUP", "/a x,/b")]);
+    assert_eq!(c.setup, [vec!["/a", "x"], vec!["/b"]]);
     assert!(err(&["--setup", " ", "x"]).contains("empty"));
 }
 

@@ -227,8 +227,9 @@ pub struct RunConfig {
     pub groups: Option<GroupsSpec>,
     pub allow_root: bool,
     pub cap_add: Vec<caps::Capability>,
-    /// `--setup`: programs run in order, as the starting identity, before anything is dropped.
-    pub setup: Vec<String>,
+    /// `--setup`: commands (program and arguments) run in order, as the starting identity, before
+    /// anything is dropped.
+    pub setup: Vec<Vec<String>>,
     /// `--setup-cap`: the capabilities each set-up step keeps.
     pub setup_caps: Vec<caps::Capability>,
     pub allow_new_privs: bool,

@@ -18,10 +18,12 @@
 //! non-root start (OpenShift, `runAsUser`, `docker run --user`) has no capabilities to give: its
 //! steps run with none, and that is said at info level, as a kept non-root identity is.
 //!
-//! A step is a path, without arguments: a repeatable option's variable (`PIDGUARD_SETUP=/a,/b`) is a
-//! comma-separated list, so a comma cannot also separate arguments, and a step is a short script
-//! anyway (s6's cont-init.d entries take none either). Its output goes where PID 1's goes: the
-//! container's log.
+//! A step is a command, split at spaces: `--setup "/bin/chown -R 65532 /data"`, so that migrating an
+//! image whose script did one `chown` changes only its ENTRYPOINT line. There is no shell and no
+//! quoting (what needs more is a script), and no comma inside: a repeatable option's variable is a
+//! comma-separated list (`PIDGUARD_SETUP=/bin/chown -R 65532 /data,/usr/local/bin/render`), which is
+//! also why `--health-check exec:`'s comma-separated form does not fit here. Its output goes where
+//! PID 1's goes: the container's log.
 //!
 //! While a step runs, PID 1 waits for signals with `sigtimedwait` (every signal is blocked already):
 //! SIGCHLD reaps, every other signal is forwarded to the step's process group, and SIGTERM or SIGINT
@@ -119,6 +121,7 @@ pub fn plan_caps(wanted: &[Capability], now: &Current) -> Result<CapPlan, SetupE
 struct Step {
     shown: String,
     paths: Vec<CString>,
+    argv: Vec<CString>,
 }
 
 /// Everything the steps share with the program: its start (environment, mask, dispositions) and
@@ -134,21 +137,25 @@ fn resolve(cfg: &RunConfig) -> Result<Vec<Step>, SetupError> {
     let path = std::env::var_os("PATH");
     cfg.setup
         .iter()
-        .map(|s| {
-            let found = search_path(std::ffi::OsStr::new(s), path.as_deref());
+        .map(|argv| {
+            let shown = argv.join(" ");
+            let found = search_path(std::ffi::OsStr::new(&argv[0]), path.as_deref());
             if found.is_empty() {
                 return Err(SetupError::setup(format!(
-                    "--setup {s:?}: not found in PATH; give the absolute path of an executable"
+                    "--setup {shown:?}: {:?} not found in PATH; give the absolute path of an \
+                     executable",
+                    argv[0]
                 )));
             }
             let paths = found
                 .iter()
                 .map(|p| cstring(p.as_os_str().as_bytes(), "--setup"))
                 .collect::<Result<_, _>>()?;
-            Ok(Step {
-                shown: s.clone(),
-                paths,
-            })
+            let argv = argv
+                .iter()
+                .map(|a| cstring(a.as_bytes(), "--setup"))
+                .collect::<Result<_, _>>()?;
+            Ok(Step { shown, paths, argv })
         })
         .collect()
 }
@@ -171,7 +178,7 @@ pub(super) fn run(cfg: &RunConfig, cx: &Context<'_>) -> Result<(), SetupError> {
         let name = format!("set-up step {} of {total} ({})", i + 1, step.shown);
         let mut child = sys::ChildPlan::new(
             step.paths.clone(),
-            vec![step.paths[0].clone()],
+            step.argv.clone(),
             envp.clone(),
             cx.sigmask,
         );
