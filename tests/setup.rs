@@ -361,3 +361,50 @@ fn an_entrypoint_script_that_ends_in_exec_pidguard_makes_pidguard_pid_1() {
     assert_eq!(pid1["NoNewPrivs"], "1");
     assert_eq!(std::fs::metadata(data.join("file")).unwrap().uid(), 65532);
 }
+
+#[test]
+fn a_non_root_start_skips_the_steps_and_runs_the_program() {
+    // OpenShift, runAsUser, docker run --user: the identity cannot do root work, and the platform
+    // prepared the volume. The steps are skipped (said at info level), the program runs.
+    let dir = scratch("setup-nonroot");
+    let marker = dir.join("step-ran");
+    let ran = dir.join("program-ran");
+    let step = format!("/bin/touch {}", marker.display());
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+        .args([
+            "setpriv",
+            "--reuid",
+            "1000680000",
+            "--regid",
+            "0",
+            "--clear-groups",
+        ])
+        .arg(pidguard())
+        .args([
+            "--log-level",
+            "info",
+            "--setup",
+            &step,
+            "--user",
+            USER,
+            "--",
+        ])
+        .args(["/bin/touch", ran.to_str().unwrap()])
+        .env_remove("PIDGUARD_USER")
+        .env(
+            "PIDGUARD_STATUS_SOCKET",
+            format!("pidguard-test-nonroot-{}", std::process::id()),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(!marker.exists(), "the step ran");
+    assert!(ran.exists(), "the program did not run");
+    assert!(
+        stderr.contains("not root: the 1 --setup step(s) are root work and are skipped"),
+        "{stderr}"
+    );
+}

@@ -15,8 +15,10 @@
 //!
 //! A capability the container does not have is refused before the first step runs (125), as
 //! `--cap-add` is: a step that silently lacks CAP_CHOWN would fail later, far from the cause. A
-//! non-root start (OpenShift, `runAsUser`, `docker run --user`) has no capabilities to give: its
-//! steps run with none, and that is said at info level, as a kept non-root identity is.
+//! non-root start (OpenShift, `runAsUser`, `docker run --user`) skips the steps, said at info level:
+//! they are root work, which that identity cannot do (a `chown` would fail and stop the container),
+//! and the platform that chose the identity also prepares its volumes (Kubernetes' `fsGroup`,
+//! OpenShift's group 0). Official images' entrypoint scripts do the same (`if [ "$(id -u)" = 0 ]`).
 //!
 //! A step is a command, split at spaces: `--setup "/bin/chown -R 65532 /data"`, so that migrating an
 //! image whose script did one `chown` changes only its ENTRYPOINT line. There is no shell and no
@@ -55,12 +57,8 @@ pub const DEFAULT_CAPS: [Capability; 3] = [
     Capability::CAP_FOWNER,
 ];
 
-/// The capabilities every set-up step keeps, and a note for the log when some were left out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CapPlan {
-    pub caps: ChildCaps,
-    pub note: Option<String>,
-}
+/// The capabilities every set-up step keeps.
+pub type CapPlan = ChildCaps;
 
 fn names(mask: u64) -> String {
     let list: Vec<String> = crate::limits::ALL_CAPS
@@ -76,9 +74,12 @@ fn names(mask: u64) -> String {
 }
 
 /// The plan of a step's capability sets: a pure function of `--setup-cap` and the state pidguard
-/// started in. Root must have every capability asked for; a non-root start keeps what it has of
-/// them (nothing, in practice).
-pub fn plan_caps(wanted: &[Capability], now: &Current) -> Result<CapPlan, SetupError> {
+/// started in. `None` for a non-root start, whose steps are skipped; root must have every
+/// capability asked for.
+pub fn plan_caps(wanted: &[Capability], now: &Current) -> Result<Option<CapPlan>, SetupError> {
+    if now.uid.iter().any(|&u| u != 0) {
+        return Ok(None);
+    }
     let all = if now.last_cap >= 63 {
         u64::MAX
     } else {
@@ -86,8 +87,7 @@ pub fn plan_caps(wanted: &[Capability], now: &Current) -> Result<CapPlan, SetupE
     };
     let asked = crate::limits::cap_mask(wanted) & all;
     let missing = asked & !now.caps.permitted;
-    let root = now.uid[1] == 0;
-    if root && missing != 0 {
+    if missing != 0 {
         return Err(SetupError::setup(format!(
             "--setup-cap: the container does not have {} for the set-up steps (pidguard's permitted \
              set lacks it); add it to the container (docker run --cap-add {}) or leave it out of \
@@ -96,25 +96,12 @@ pub fn plan_caps(wanted: &[Capability], now: &Current) -> Result<CapPlan, SetupE
             names(missing)
         )));
     }
-    let keep = asked & now.caps.permitted;
-    let note = (missing != 0).then(|| {
-        format!(
-            "set-up steps run as uid {} with capabilities {}: a non-root start (OpenShift, \
-             runAsUser, docker run --user) has no {} to give them",
-            now.uid[1],
-            names(keep),
-            names(missing)
-        )
-    });
     let setpcap = now.caps.effective & Capability::CAP_SETPCAP.bitmask() != 0;
-    Ok(CapPlan {
-        caps: ChildCaps {
-            keep,
-            drop_bounding: if setpcap { now.bounding & !keep } else { 0 },
-            last_cap: now.last_cap,
-        },
-        note,
-    })
+    Ok(Some(ChildCaps {
+        keep: asked,
+        drop_bounding: if setpcap { now.bounding & !asked } else { 0 },
+        last_cap: now.last_cap,
+    }))
 }
 
 /// One step, resolved before the first one runs (a typo in the second must not let the first run).
@@ -167,10 +154,16 @@ pub(super) fn run(cfg: &RunConfig, cx: &Context<'_>) -> Result<(), SetupError> {
     }
     let steps = resolve(cfg)?;
     let now = kernel::gather(&kernel::Linux, &[], false)?;
-    let plan = plan_caps(&cfg.setup_caps, &now)?;
-    if let Some(note) = &plan.note {
-        info!("{note}");
-    }
+    let Some(caps) = plan_caps(&cfg.setup_caps, &now)? else {
+        info!(
+            "started as uid {} gid {}, not root: the {} --setup step(s) are root work and are \
+             skipped (the platform that chose this identity prepares its volumes: fsGroup, group 0)",
+            now.uid[1],
+            now.gid[1],
+            steps.len()
+        );
+        return Ok(());
+    };
     let envp = sys::environ(&[])
         .map_err(|_| SetupError::setup("an environment variable contains a NUL byte"))?;
     let total = steps.len();
@@ -184,7 +177,7 @@ pub(super) fn run(cfg: &RunConfig, cx: &Context<'_>) -> Result<(), SetupError> {
         );
         child.reignore = cx.reignore.to_vec();
         child.filters = cx.filters.to_vec();
-        child.caps = Some(plan.caps);
+        child.caps = Some(caps);
         let started = Instant::now();
         let pid = sys::spawn(&mut child).map_err(|e| {
             let why = match e {
@@ -200,7 +193,7 @@ pub(super) fn run(cfg: &RunConfig, cx: &Context<'_>) -> Result<(), SetupError> {
             pid = pid;
             "{name} started as pid {pid}, uid {}, capabilities {}",
             now.uid[1],
-            names(plan.caps.keep)
+            names(caps.keep)
         );
         let end = wait_step(pid, &name, cfg.grace, cx.pid1)?;
         match end {
@@ -392,22 +385,25 @@ mod tests {
             CAP_SETPCAP,
             CAP_KILL,
         ];
-        let p = plan_caps(&DEFAULT_CAPS, &state(0, &docker)).unwrap();
+        let p = plan_caps(&DEFAULT_CAPS, &state(0, &docker))
+            .unwrap()
+            .unwrap();
         let want = crate::limits::cap_mask(&DEFAULT_CAPS);
-        assert_eq!(p.caps.keep, want);
-        assert_eq!(p.caps.drop_bounding, ((1u64 << 41) - 1) & !want);
-        assert_eq!(p.note, None);
+        assert_eq!(p.keep, want);
+        assert_eq!(p.drop_bounding, ((1u64 << 41) - 1) & !want);
         // An empty --setup-cap keeps nothing and drops the whole bounding set.
-        let p = plan_caps(&[], &state(0, &docker)).unwrap();
-        assert_eq!(p.caps.keep, 0);
-        assert_eq!(p.caps.drop_bounding, (1u64 << 41) - 1);
+        let p = plan_caps(&[], &state(0, &docker)).unwrap().unwrap();
+        assert_eq!(p.keep, 0);
+        assert_eq!(p.drop_bounding, (1u64 << 41) - 1);
     }
 
     #[test]
     fn without_setpcap_the_bounding_set_stays() {
-        let p = plan_caps(&[CAP_CHOWN], &state(0, &[CAP_CHOWN])).unwrap();
-        assert_eq!(p.caps.keep, CAP_CHOWN.bitmask());
-        assert_eq!(p.caps.drop_bounding, 0);
+        let p = plan_caps(&[CAP_CHOWN], &state(0, &[CAP_CHOWN]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.keep, CAP_CHOWN.bitmask());
+        assert_eq!(p.drop_bounding, 0);
     }
 
     #[test]
@@ -419,13 +415,13 @@ mod tests {
     }
 
     #[test]
-    fn a_non_root_start_runs_its_steps_with_what_it_has() {
-        let p = plan_caps(&DEFAULT_CAPS, &state(1000680000, &[])).unwrap();
-        assert_eq!(p.caps.keep, 0);
-        assert_eq!(p.caps.drop_bounding, 0);
-        let note = p.note.unwrap();
-        assert!(note.contains("uid 1000680000"), "{note}");
-        assert!(note.contains("CHOWN"), "{note}");
+    fn a_non_root_start_skips_the_steps_even_with_capabilities() {
+        assert_eq!(
+            plan_caps(&DEFAULT_CAPS, &state(1000680000, &[])).unwrap(),
+            None
+        );
+        let caps = plan_caps(&DEFAULT_CAPS, &state(1000, &DEFAULT_CAPS)).unwrap();
+        assert_eq!(caps, None);
     }
 
     #[test]
@@ -433,7 +429,10 @@ mod tests {
         let mut now = state(0, &[CAP_CHOWN]);
         now.last_cap = 0; // only CAP_CHOWN (0) exists
         assert_eq!(
-            plan_caps(&[CAP_CHOWN, CAP_SYSLOG], &now).unwrap().caps.keep,
+            plan_caps(&[CAP_CHOWN, CAP_SYSLOG], &now)
+                .unwrap()
+                .unwrap()
+                .keep,
             1
         );
     }
