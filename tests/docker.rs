@@ -175,8 +175,10 @@ fn docker_stop_kills_an_app_that_ignores_sigterm_when_the_grace_period_is_over()
     assert_eq!(c.inspect("{{.State.OOMKilled}}"), "false");
     let logs = c.logs();
     assert!(
-        logs.stderr
-            .contains("grace period of 2s is over: sending SIGKILL"),
+        logs.stderr.contains("grace period of 2s is over")
+            && logs
+                .stderr
+                .contains("sending SIGKILL to every remaining process"),
         "pidguard, not Docker, must have killed the app: {logs:?}"
     );
 }
