@@ -33,6 +33,53 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     check(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
+/// What one `waitpid(-1, WNOHANG)` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaped {
+    Exited {
+        pid: i32,
+        code: i32,
+    },
+    Signaled {
+        pid: i32,
+        sig: i32,
+        core: bool,
+    },
+    /// Children exist, none has exited.
+    Running,
+    /// No child at all (ECHILD).
+    NoChildren,
+}
+
+/// Reaps one exited child, if any. libc's `waitpid`, not nix's: nix turns the status into its
+/// `Signal` enum, which has no real-time signals, and answers EINVAL for a child killed by one
+/// (after the kernel has already reaped it: that exit would be lost).
+pub fn reap_one() -> io::Result<Reaped> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: waitpid writes one int into `status`, which outlives the call.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        return match pid {
+            0 => Ok(Reaped::Running),
+            -1 => match io::Error::last_os_error() {
+                e if e.raw_os_error() == Some(libc::EINTR) => continue,
+                e if e.raw_os_error() == Some(libc::ECHILD) => Ok(Reaped::NoChildren),
+                e => Err(e),
+            },
+            pid if libc::WIFSIGNALED(status) => Ok(Reaped::Signaled {
+                pid,
+                sig: libc::WTERMSIG(status),
+                core: libc::WCOREDUMP(status),
+            }),
+            // Without WUNTRACED/WCONTINUED only exits and deaths are reported.
+            pid => Ok(Reaped::Exited {
+                pid,
+                code: libc::WEXITSTATUS(status),
+            }),
+        };
+    }
+}
+
 /// Blocks every signal in this thread and returns the mask that was in force before, which the
 /// program will get back. SIGKILL and SIGSTOP cannot be blocked; glibc leaves 32 and 33 alone.
 pub fn block_all_signals() -> io::Result<libc::sigset_t> {

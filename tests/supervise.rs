@@ -327,3 +327,30 @@ fn a_crash_and_its_restart_show_at_the_default_level() {
         assert!(line.contains(field), "{field} in {line}");
     }
 }
+
+#[test]
+fn a_death_by_a_real_time_signal_is_seen_and_restarted() {
+    // nix's waitpid answers EINVAL for a child killed by signal 32-64 (after the kernel reaped it);
+    // PID 1 must still see the exit, restart the program, and give up with 128 + N.
+    let prog = "import os, signal; os.kill(os.getpid(), signal.SIGRTMIN + 5)";
+    let out = run(&[
+        "--restart",
+        "on-failure",
+        "--restart-delay",
+        "10ms",
+        "--restart-limit",
+        "2/1m",
+        "--",
+        "/usr/bin/python3",
+        "-c",
+        prog,
+    ]);
+    assert_eq!(out.code, Some(128 + 34 + 5), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("restarting in").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("waitpid failed"), "{}", out.stderr);
+}

@@ -849,42 +849,35 @@ impl Supervisor<'_> {
     }
 
     fn reap(&mut self) {
-        use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
         loop {
-            match waitpid(nix::unistd::Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => {
+            let (pid, exit) = match sys::reap_one() {
+                Ok(sys::Reaped::Running) => {
                     self.feed(Event::Drained { left: true });
                     return;
                 }
-                Ok(ws) => {
-                    let (pid, exit) = match ws {
-                        WaitStatus::Exited(pid, c) => (pid.as_raw(), Exit::code(c)),
-                        WaitStatus::Signaled(pid, s, core) => {
-                            (pid.as_raw(), Exit::signal(s as i32, core))
-                        }
-                        _ => continue,
-                    };
-                    self.stats.zombies_reaped += 1;
-                    if pid == self.machine.pid() && self.machine.program_running() {
-                        self.feed(Event::ProgramExited(exit));
-                    } else if self.checker.as_ref().and_then(Checker::running) == Some(pid) {
-                        self.on_check_exit(exit.code);
-                    } else {
-                        self.feed(Event::Reaped {
-                            pid,
-                            status: exit.code,
-                        });
-                    }
-                }
-                Err(nix::errno::Errno::ECHILD) => {
+                Ok(sys::Reaped::NoChildren) => {
                     self.feed(Event::Drained { left: false });
                     return;
                 }
-                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(sys::Reaped::Exited { pid, code }) => (pid, Exit::code(code)),
+                Ok(sys::Reaped::Signaled { pid, sig, core }) => (pid, Exit::signal(sig, core)),
                 Err(e) => {
+                    // Not ECHILD, not EINTR: nothing waitpid(2) documents for these arguments. The
+                    // next SIGCHLD tries again; the log limiter keeps this to a few lines.
                     error!("waitpid failed: {e}");
                     return;
                 }
+            };
+            self.stats.zombies_reaped += 1;
+            if pid == self.machine.pid() && self.machine.program_running() {
+                self.feed(Event::ProgramExited(exit));
+            } else if self.checker.as_ref().and_then(Checker::running) == Some(pid) {
+                self.on_check_exit(exit.code);
+            } else {
+                self.feed(Event::Reaped {
+                    pid,
+                    status: exit.code,
+                });
             }
         }
     }

@@ -40,7 +40,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use caps::Capability;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 
 use crate::cli::RunConfig;
 use crate::error::SetupError;
@@ -303,17 +302,25 @@ fn wait_step(pid: i32, name: &str, grace: Duration, pid1: bool) -> Result<End, S
     })
 }
 
-/// Drains every exited child; records the step's own status.
+/// Drains every exited child; records the step's own status. False when no child is left.
 fn reap(pid: i32, status: &mut Option<Status>) -> bool {
     loop {
-        match waitpid(nix::unistd::Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(p, c)) if p.as_raw() == pid => *status = Some(Status::Code(c)),
-            Ok(WaitStatus::Signaled(p, s, _)) if p.as_raw() == pid => {
-                *status = Some(Status::Signal(s as i32))
+        match sys::reap_one() {
+            Ok(sys::Reaped::Exited { pid: p, code }) if p == pid => {
+                *status = Some(Status::Code(code))
             }
-            Ok(WaitStatus::StillAlive) => return true,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return false,
+            Ok(sys::Reaped::Signaled { pid: p, sig, .. }) if p == pid => {
+                *status = Some(Status::Signal(sig))
+            }
+            Ok(sys::Reaped::Exited { .. } | sys::Reaped::Signaled { .. }) => {}
+            Ok(sys::Reaped::Running) => return true,
+            Ok(sys::Reaped::NoChildren) => return false,
+            // Undocumented for waitpid(-1, WNOHANG): say so, and treat children as still there,
+            // so that the step's leftovers are not left running with its capabilities.
+            Err(e) => {
+                warn!("waitpid failed: {e}");
+                return true;
+            }
         }
     }
 }
