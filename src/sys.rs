@@ -313,6 +313,12 @@ pub struct ChildPlan {
     /// A set-up step (`--setup`) started before PID 1 dropped anything: the child lowers itself to
     /// these capabilities and sets no_new_privs; `None` for children of an already hardened PID 1.
     pub caps: Option<ChildCaps>,
+    /// Recording mode: a filter the child installs with a listener after `filters`; `spawn` then
+    /// shares the descriptor table with the child (seccomp/record.rs says why) and puts the listener
+    /// in `listener`. Needs `output` and `input` to be `None`: the child must not touch PID 1's fds.
+    pub record: Option<Vec<libc::sock_filter>>,
+    /// The listener of `record`, PID 1's after `spawn`.
+    pub listener: Option<OwnedFd>,
 }
 
 /// The capabilities a set-up step keeps, decided in `init/setup.rs`, applied by the child.
@@ -501,6 +507,8 @@ impl ChildPlan {
             output: None,
             input: None,
             caps: None,
+            record: None,
+            listener: None,
         }
     }
 
@@ -521,6 +529,8 @@ impl ChildPlan {
 struct Report {
     step: AtomicU32,
     errno: AtomicI32,
+    /// The recording listener's descriptor plus one (0: none), in the table the child shares.
+    listener: AtomicI32,
 }
 
 struct ChildArgs<'a> {
@@ -556,6 +566,16 @@ fn page_size() -> usize {
 /// means std's start-up code, which would add a SIGSEGV handler, never runs; PID 1 blocks every
 /// signal and reads a signalfd; the probe keeps the default dispositions).
 pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
+    if plan.record.is_some() && (plan.output.is_some() || plan.input.is_some()) {
+        return Err(SpawnError::Os(io::Error::from_raw_os_error(libc::EINVAL)));
+    }
+    // Recording: the child's listener lands in our own descriptor table; execve unshares it, and
+    // the listener is close-on-exec, so the program never holds it.
+    let share_fds = if plan.record.is_some() {
+        libc::CLONE_FILES
+    } else {
+        0
+    };
     plan.seal();
     let report = Report::default();
     let args = ChildArgs {
@@ -591,7 +611,7 @@ pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
             libc::clone(
                 child_main,
                 stack.cast::<u8>().add(size).cast(),
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                libc::CLONE_VM | libc::CLONE_VFORK | share_fds | libc::SIGCHLD,
                 (&args as *const ChildArgs).cast_mut().cast(),
             )
         };
@@ -602,6 +622,13 @@ pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
         }
         pid
     };
+    if let Ok(fd) = RawFd::try_from(report.listener.load(Ordering::SeqCst) - 1)
+        && fd >= 0
+    {
+        // SAFETY: the child created this descriptor in the table it shared with us and then exec'd
+        // or exited without closing it: nobody else owns it.
+        plan.listener = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
     match Step::from_code(report.step.load(Ordering::SeqCst)) {
         None => Ok(pid),
         Some(step) => {
@@ -848,6 +875,14 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
         if let Err(err) = install_filters(&plan.filters) {
             die(Step::Seccomp, err);
         }
+        // Recording: from here on every syscall not allowed by the recording filter waits for
+        // PID 1, which is suspended until our execve: the filter lets exactly the rest through.
+        if let Some(filter) = &plan.record {
+            match install_listener_filter(filter) {
+                Ok(fd) => report.listener.store(fd + 1, Ordering::SeqCst),
+                Err(err) => die(Step::Seccomp, err),
+            }
+        }
         if libc::sigprocmask(libc::SIG_SETMASK, &plan.sigmask, std::ptr::null_mut()) == -1 {
             die(Step::Signals, errno());
         }
@@ -889,6 +924,102 @@ pub fn getgroups() -> io::Result<Vec<u32>> {
         v.truncate(n as usize);
         Ok(v)
     }
+}
+
+// --- Seccomp user notification, for the recording mode (seccomp/record.rs) ---------------------
+
+/// Installs `filter` on the calling thread with `SECCOMP_FILTER_FLAG_NEW_LISTENER` and returns the
+/// listener descriptor, which the kernel makes close-on-exec (seccomp(2)). Async-signal-safe: the
+/// child calls it between clone and exec.
+pub fn install_listener_filter(filter: &[libc::sock_filter]) -> Result<RawFd, i32> {
+    let prog = libc::sock_fprog {
+        len: u16::try_from(filter.len()).map_err(|_| libc::EINVAL)?,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: prog points into the caller's live filter slice; the kernel copies it during the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    match RawFd::try_from(ret) {
+        Ok(fd) if fd >= 0 => Ok(fd),
+        _ => Err(io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+    }
+}
+
+/// One syscall a filter handed to its listener: what `SECCOMP_IOCTL_NOTIF_RECV` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notification {
+    /// The cookie to answer with.
+    pub id: u64,
+    pub pid: u32,
+    pub nr: i32,
+    /// `AUDIT_ARCH_*` of the calling ABI.
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+/// Takes one pending notification. Call it only after poll(2) said the listener is readable: the
+/// kernel counts pending notifications in a semaphore that only over-counts (a caller that was
+/// killed leaves its count behind), so the call then returns at once, with ENOENT in that case.
+pub fn notif_recv(listener: RawFd) -> io::Result<Notification> {
+    // SAFETY: seccomp_notif is plain integers; the kernel insists that it is zeroed before the call.
+    let mut n: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    // SAFETY: the ioctl writes exactly one seccomp_notif into the local, whose size its number encodes.
+    check(unsafe {
+        libc::ioctl(
+            listener,
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            &mut n as *mut libc::seccomp_notif,
+        )
+    })?;
+    Ok(Notification {
+        id: n.id,
+        pid: n.pid,
+        nr: n.data.nr,
+        arch: n.data.arch,
+        args: n.data.args,
+    })
+}
+
+/// Lets the notified syscall run as if no listener were there (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`,
+/// Linux 5.5). ENOENT: the caller died or was interrupted meanwhile, nothing to answer.
+pub fn notif_continue(listener: RawFd, id: u64) -> io::Result<()> {
+    let resp = libc::seccomp_notif_resp {
+        id,
+        val: 0,
+        error: 0,
+        flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+    };
+    // SAFETY: the ioctl only reads the local response, whose size its number encodes.
+    check(unsafe {
+        libc::ioctl(
+            listener,
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &resp as *const libc::seccomp_notif_resp,
+        )
+    })
+    .map(drop)
+}
+
+/// Asks the kernel to wake the notified task on the CPU of the answering one
+/// (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, Linux 6.6): a round trip then costs less. Older kernels
+/// answer EINVAL (or ENOTTY), which only means the slower wake-up.
+pub fn notif_sync_wake_up(listener: RawFd) -> io::Result<()> {
+    const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+    // SAFETY: SET_FLAGS takes its flags as the integer argument itself, no pointer.
+    check(unsafe {
+        libc::ioctl(
+            listener,
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+            SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+        )
+    })
+    .map(drop)
 }
 
 #[cfg(test)]

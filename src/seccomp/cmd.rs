@@ -1,52 +1,90 @@
-//! `pidguard seccomp export [default] [--oci]`: the built-in profile as JSON, so that the same policy
-//! can be handed to Docker (`--security-opt seccomp=FILE`), Podman, Kubernetes (`localhost/` profiles)
-//! or, with `--oci`, to runc in an OCI bundle's `linux.seccomp`.
+//! `pidguard seccomp ...`: the profile tools.
+//! - `export [default] [--oci]`: the built-in profile as JSON, so that the same policy can be handed
+//!   to Docker (`--security-opt seccomp=FILE`), Podman, Kubernetes (`localhost/` profiles) or, with
+//!   `--oci`, to runc in an OCI bundle's `linux.seccomp`.
+//! - `merge A.json B.json ...`: the union of recorded profiles (merge.rs).
+//! - `recorded`: the profile PID 1 is recording (`--seccomp-record`), fetched over the status socket,
+//!   so that a read-only container needs no writable path for it.
+//!
+//! Every failure is one line on stderr and exit code 125; the JSON goes to stdout only when complete.
 
 use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use super::{default_profile, export_json, export_oci_json, native_target};
+use nix::errno::Errno;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
 
-const USAGE: &str = "usage: pidguard seccomp export [default] [--oci]\n\n\
-Prints pidguard's built-in default seccomp profile as JSON: Docker's format\n\
-(for docker run --security-opt seccomp=FILE, Podman and Kubernetes), or with\n\
---oci the OCI runtime-spec format resolved for this machine (for runc's\n\
-config.json linux.seccomp).\n";
+use super::{
+    Error, MAX_PROFILE_BYTES, Profile, compile_for, default_profile, export_json, export_oci_json,
+    native_target, parse_profile,
+};
+use crate::error::EXIT_USAGE;
 
-/// Runs the subcommand; returns the exit code (0, or 125 for a usage error).
+const USAGE: &str = "usage: pidguard seccomp export [default] [--oci]\n\
+\x20      pidguard seccomp merge PROFILE.json...\n\
+\x20      pidguard seccomp recorded [--timeout DURATION]\n\n\
+export   prints pidguard's built-in default seccomp profile as JSON: Docker's format (for docker\n\
+\x20        run --security-opt seccomp=FILE, Podman and Kubernetes), or with --oci the OCI runtime-spec\n\
+\x20        format resolved for this machine (for runc's config.json linux.seccomp).\n\
+merge    prints one profile that allows what any of the given profiles allows (recordings of\n\
+\x20        several runs); the order and grouping of the files does not matter.\n\
+recorded prints the profile PID 1 has recorded so far (pidguard --seccomp-record), fetched\n\
+\x20        through the status socket: run it inside the container (docker exec).\n\
+Errors: one line on stderr, exit code 125.\n";
+
+/// Path the status socket serves the recording on (health/server.rs).
+pub const RECORDED_PATH: &str = "/seccomp/recorded";
+
+/// How long `recorded` waits for PID 1 by default.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn fail(what: &str, why: impl std::fmt::Display) -> i32 {
+    eprintln!("pidguard: error: seccomp {what}: {why}");
+    EXIT_USAGE
+}
+
+/// Runs the subcommand; returns the exit code (0, or 125).
 pub fn main(args: Vec<OsString>) -> i32 {
     let args: Vec<String> = args
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut rest = args.iter().map(String::as_str);
-    let (mut oci, mut profile_named) = (false, false);
-    match rest.next() {
-        Some("export") => {}
+    let rest = args.get(1..).unwrap_or_default();
+    match args.first().map(String::as_str) {
+        Some("export") => export(rest),
+        Some("merge") => merge(rest),
+        Some("recorded") => recorded(rest),
         Some("-h" | "--help") => {
             print!("{USAGE}");
-            return 0;
+            0
         }
         other => {
             eprintln!(
-                "pidguard: error: seccomp: expected `export`, got {:?} (see pidguard seccomp --help)",
+                "pidguard: error: seccomp: expected export, merge or recorded, got {:?} (see \
+                 pidguard seccomp --help)",
                 other.unwrap_or("nothing")
             );
-            return crate::cli::EXIT_USAGE;
+            EXIT_USAGE
         }
     }
-    for a in rest {
-        match a {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return 0;
-            }
+}
+
+fn export(args: &[String]) -> i32 {
+    let (mut oci, mut profile_named) = (false, false);
+    for a in args {
+        match a.as_str() {
             "--oci" => oci = true,
             "default" if !profile_named => profile_named = true,
             _ => {
-                eprintln!(
-                    "pidguard: error: seccomp export: unknown argument {a:?}: only `default` and --oci"
+                return fail(
+                    "export",
+                    format!("unknown argument {a:?}: only `default` and --oci"),
                 );
-                return crate::cli::EXIT_USAGE;
             }
         }
     }
@@ -54,10 +92,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let text = if oci {
         match native_target(0).and_then(|t| export_oci_json(&profile, &t)) {
             Ok(t) => t,
-            Err(e) => {
-                eprintln!("pidguard: error: seccomp export: {e}");
-                return crate::cli::EXIT_USAGE;
-            }
+            Err(e) => return fail("export", e),
         }
     } else {
         export_json(&profile)
@@ -66,18 +101,212 @@ pub fn main(args: Vec<OsString>) -> i32 {
     0
 }
 
+/// Reads a profile file without ever blocking (a FIFO or a device is refused, not waited on) and
+/// without reading more than [`MAX_PROFILE_BYTES`].
+pub fn read_profile_file(path: &Path) -> Result<Profile, String> {
+    let shown = path.display();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_PROFILE_BYTES as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if buf.len() > MAX_PROFILE_BYTES {
+        return Err(format!("{shown} is larger than {MAX_PROFILE_BYTES} bytes"));
+    }
+    parse_profile(&buf).map_err(|e| match e {
+        Error::Profile { at, why } => format!("{shown}: {at}: {why}"),
+        Error::Json(j) => format!("{shown}: not JSON: {j}"),
+        other => format!("{shown}: {other}"),
+    })
+}
+
+fn merge(args: &[String]) -> i32 {
+    if args.is_empty() {
+        return fail("merge", "give one or more profile files (JSON)");
+    }
+    if let Some(flag) = args.iter().find(|a| a.starts_with('-')) {
+        return fail(
+            "merge",
+            format!("unknown option {flag:?}: give profile files only"),
+        );
+    }
+    let mut profiles = Vec::with_capacity(args.len());
+    for a in args {
+        match read_profile_file(Path::new(a)) {
+            Ok(p) => profiles.push(p),
+            Err(e) => return fail("merge", e),
+        }
+    }
+    let merged = match super::merge::merge(&profiles) {
+        Ok(m) => m,
+        Err(e) => return fail("merge", e),
+    };
+    // What --seccomp would refuse must not be printed as if it were usable.
+    if let Err(e) = native_target(0).and_then(|t| compile_for(&merged, &t, &[])) {
+        return fail("merge", format!("the merged profile does not compile: {e}"));
+    }
+    println!("{}", export_json(&merged).trim_end());
+    0
+}
+
+fn recorded(args: &[String]) -> i32 {
+    let mut timeout = DEFAULT_TIMEOUT;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = match (a.as_str(), a.strip_prefix("--timeout=")) {
+            ("--timeout", _) => it.next().map(String::as_str),
+            (_, Some(v)) => Some(v),
+            _ => {
+                return fail(
+                    "recorded",
+                    format!("unknown argument {a:?}: only --timeout"),
+                );
+            }
+        };
+        match value.map(crate::duration::parse) {
+            Some(Ok(d)) if !d.is_zero() => timeout = d,
+            _ => return fail("recorded", "--timeout needs a duration such as 5s"),
+        }
+    }
+    let name = crate::health::status_socket_name();
+    match fetch(&name, RECORDED_PATH, timeout) {
+        Ok((200, body)) => match parse_profile(&body) {
+            Ok(p) => {
+                let text = export_json(&p);
+                let mut out = std::io::stdout().lock();
+                match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                    Ok(()) => 0,
+                    Err(e) => fail("recorded", format!("cannot write the profile: {e}")),
+                }
+            }
+            Err(e) => fail(
+                "recorded",
+                format!("@{name} answered something that is not a profile: {e}"),
+            ),
+        },
+        Ok((404, _)) => fail(
+            "recorded",
+            format!(
+                "pidguard on @{name} is not recording: start it with --seccomp-record FILE (or -)"
+            ),
+        ),
+        Ok((code, _)) => fail("recorded", format!("@{name} answered {code}")),
+        Err(e) => fail("recorded", format!("status socket @{name}: {e}")),
+    }
+}
+
+/// GET `path` on the abstract unix socket `name`, all within `timeout`: (status, body).
+fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), String> {
+    let deadline = Instant::now() + timeout;
+    let left = || {
+        let d = deadline.saturating_duration_since(Instant::now());
+        (!d.is_zero())
+            .then_some(d)
+            .ok_or_else(|| format!("no answer within {}", crate::duration::format(timeout)))
+    };
+    let addr = UnixAddr::new_abstract(name.as_bytes()).map_err(|e| format!("invalid name: {e}"))?;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(|e| format!("cannot create a socket: {}", e.desc()))?;
+    loop {
+        match connect(fd.as_raw_fd(), &addr) {
+            Ok(()) => break,
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
+                left()?;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(Errno::ECONNREFUSED) => {
+                return Err("nothing listens there (is pidguard PID 1 of this container?)".into());
+            }
+            Err(e) => return Err(format!("cannot connect: {}", e.desc())),
+        }
+    }
+    let mut stream = UnixStream::from(fd);
+    let io = |e: std::io::Error| e.to_string();
+    stream.set_nonblocking(false).map_err(io)?;
+    stream.set_write_timeout(Some(left()?)).map_err(io)?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .map_err(io)?;
+    let limit = MAX_PROFILE_BYTES + crate::health::http::MAX_HEAD;
+    let mut response = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        stream.set_read_timeout(Some(left()?)).map_err(io)?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => response.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(format!(
+                    "no answer within {}",
+                    crate::duration::format(timeout)
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+        if response.len() > limit {
+            return Err(format!("the answer is larger than {limit} bytes"));
+        }
+    }
+    let (code, _) = crate::health::probe::parse_status_response(&response)
+        .ok_or_else(|| "the answer is not HTTP".to_string())?;
+    let body = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| response[i + 4..].to_vec())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("pidguard-merge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
     #[test]
-    fn help_is_answered_wherever_it_is_asked() {
-        let run = |args: &[&str]| super::main(args.iter().map(Into::into).collect());
-        for args in [
-            &["--help"][..],
-            &["export", "--help"],
-            &["export", "--oci", "-h"],
-        ] {
-            assert_eq!(run(args), 0, "{args:?}");
-        }
-        assert_eq!(run(&["export", "--bogus"]), crate::cli::EXIT_USAGE);
+    fn reading_refuses_what_is_not_a_bounded_regular_file() {
+        assert!(
+            read_profile_file(Path::new("/dev/zero"))
+                .unwrap_err()
+                .contains("not a regular file")
+        );
+        assert!(
+            read_profile_file(Path::new("/nonexistent/p.json"))
+                .unwrap_err()
+                .contains("cannot read /nonexistent/p.json")
+        );
+        let big = tmp("big.json", &" ".repeat(MAX_PROFILE_BYTES + 1));
+        assert!(read_profile_file(&big).unwrap_err().contains("larger than"));
+        let junk = tmp("junk.json", "{\"defaultAction\": ");
+        let e = read_profile_file(&junk).unwrap_err();
+        assert!(e.contains("junk.json") && !e.contains('\n'), "{e}");
+        let deep = tmp("deep.json", &"[".repeat(100_000));
+        let e = read_profile_file(&deep).unwrap_err();
+        assert!(e.contains("deep.json") && !e.contains('\n'), "{e}");
+        let ok = tmp("ok.json", &export_json(&default_profile()));
+        assert_eq!(read_profile_file(&ok).unwrap(), default_profile());
     }
 }

@@ -32,9 +32,11 @@ pub mod cmd;
 mod compile;
 mod default;
 pub mod json;
+pub mod merge;
 pub mod pid1;
 mod prebuilt;
 mod profile;
+pub mod record;
 mod syscalls;
 
 use std::fmt;
