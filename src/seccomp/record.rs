@@ -109,6 +109,132 @@ pub const RUNTIME_BASELINE: &[&str] = &[
     "write",
 ];
 
+/// What pidguard itself does in a container, as PID 1 (start-up, hardening, the loop, the status
+/// socket, starting children) and as `pidguard probe` or `pidguard seccomp recorded` run by
+/// `docker exec`: in every profile, because Docker and Kubernetes apply the profile to the whole
+/// container, pidguard included. Gathered with strace from pidguard's own runs and checked by the
+/// tests, which run pidguard under a recorded profile. `clone`, `socket` and `ioctl` are argument
+/// cases: see [`Recorded::for_container`].
+pub const PID1_OWN: &[&str] = &[
+    "accept4",
+    "arch_prctl",
+    "bind",
+    "brk",
+    "capget",
+    "capset",
+    "clock_gettime",
+    "clock_nanosleep",
+    "close",
+    "connect",
+    "dup2",
+    "dup3",
+    "execve",
+    "exit",
+    "exit_group",
+    "fcntl",
+    "fdatasync",
+    "fstat",
+    "ftruncate",
+    "futex",
+    "getdents64",
+    "getegid",
+    "geteuid",
+    "getgid",
+    "getgroups",
+    "getpid",
+    "getrandom",
+    "getresgid",
+    "getresuid",
+    "getuid",
+    "kill",
+    "listen",
+    "lseek",
+    "madvise",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "pipe2",
+    "poll",
+    "ppoll",
+    "prctl",
+    "prlimit64",
+    "pwrite64",
+    "read",
+    "readlink",
+    "recvfrom",
+    "restart_syscall",
+    "rseq",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "seccomp",
+    "sendto",
+    "set_robust_list",
+    "set_tid_address",
+    "setgroups",
+    "setpgid",
+    "setresgid",
+    "setresuid",
+    "setsockopt",
+    "shutdown",
+    "signalfd4",
+    "statx",
+    "umask",
+    "uname",
+    "wait4",
+    "waitid",
+    "write",
+];
+
+/// What the container runtime does after it installed the container's filter and before it execs
+/// the container's process (runc's `finalizeNamespace` when no-new-privileges is off, which is
+/// Docker's default: close inherited descriptors, set capabilities and user, chdir; and its Go
+/// runtime meanwhile). Without these `docker run --security-opt seccomp=FILE` fails before the
+/// program starts.
+pub const CONTAINER_RUNTIME: &[&str] = &[
+    "capget",
+    "capset",
+    "chdir",
+    "close",
+    "close_range",
+    "epoll_ctl",
+    "epoll_pwait",
+    "exit_group",
+    "faccessat",
+    "faccessat2",
+    "fcntl",
+    "fstatfs",
+    "futex",
+    "getcwd",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "gettid",
+    "madvise",
+    "mmap",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "setgid",
+    "setgroups",
+    "setresgid",
+    "setresuid",
+    "setuid",
+    "sigaltstack",
+    "tgkill",
+    "write",
+];
+
 const EPERM: u32 = 1;
 const ENOSYS: u32 = 38;
 
@@ -321,6 +447,49 @@ impl Recorded {
             Some(b) => self.cases[nr] |= 1 << b,
             None => self.unmatched = self.unmatched.saturating_add(1),
         }
+    }
+
+    /// A record that starts with what pidguard and the container runtime need ([`PID1_OWN`],
+    /// [`CONTAINER_RUNTIME`]), as if they had been notified. `network`: pidguard serves HTTP or
+    /// runs http/tcp checks (sockets of AF_INET and AF_INET6, not only AF_UNIX). PID 1 starts
+    /// children with `clone(CLONE_VM | CLONE_VFORK | SIGCHLD)` (and CLONE_FILES while recording),
+    /// and calls `ioctl` for TIOCSPGRP (the terminal), TCGETS (isatty), FIONBIO (std's
+    /// `set_nonblocking`) and the user-notification requests (recording again under the profile).
+    pub fn for_container(base: &Base, network: bool) -> Recorded {
+        let mut rec = Recorded::default();
+        let arch = base.target.arch;
+        let mut assume = |name: &str, args: [u64; 6]| {
+            if let Some(nr) = arch.syscall_number(name) {
+                rec.record(base, arch.audit(), nr as i32, &args);
+            }
+        };
+        for name in PID1_OWN.iter().chain(CONTAINER_RUNTIME) {
+            assume(name, [0; 6]);
+        }
+        let vfork = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
+        assume("clone", [vfork, 0, 0, 0, 0, 0]);
+        assume("clone", [vfork | libc::CLONE_FILES as u64, 0, 0, 0, 0, 0]);
+        let requests: [u64; 6] = [
+            libc::TIOCSPGRP,
+            libc::TCGETS,
+            libc::FIONBIO,
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+        ];
+        for request in requests {
+            assume("ioctl", [0, request, 0, 0, 0, 0]);
+        }
+        let mut families = vec![libc::AF_UNIX];
+        if network {
+            families.extend([libc::AF_INET, libc::AF_INET6]);
+        }
+        for family in families {
+            assume("socket", [family as u64, 0, 0, 0, 0, 0]);
+        }
+        rec.notifications = 0;
+        rec.unmatched = 0;
+        rec
     }
 
     /// Whether syscall `nr` was recorded in any case.
@@ -731,6 +900,28 @@ mod tests {
             .collect();
         assert_eq!(eval(&prog, "getdents64"), libc::SECCOMP_RET_ALLOW);
         assert_eq!(eval(&prog, "socket"), notify);
+    }
+
+    #[test]
+    fn container_needs_are_plain_and_their_cases_precise() {
+        let b = base();
+        for n in PID1_OWN.iter().chain(CONTAINER_RUNTIME) {
+            assert_eq!(b.classes[nr(n) as usize], Class::Plain, "{n}");
+        }
+        let p = profile(&b, &Recorded::for_container(&b, false));
+        let families = |p: &Profile| -> Vec<u64> {
+            rules_for(p, "socket")
+                .iter()
+                .map(|r| r.args[0].value)
+                .collect()
+        };
+        assert_eq!(families(&p), [1]);
+        let clone = rules_for(&p, "clone");
+        assert_eq!(clone.len(), 1, "only Docker's no-namespace case");
+        assert!(!holds(&clone[0].args[0], 0x1000_0000 | 0x11)); // CLONE_NEWUSER
+        let net = profile(&b, &Recorded::for_container(&b, true));
+        assert_eq!(families(&net), [1, 2, 10]);
+        assert!(rules_for(&p, "mkdir").is_empty() && rules_for(&p, "ptrace").is_empty());
     }
 
     #[test]
