@@ -11,7 +11,6 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
 
 use super::{
-    Error, MAX_PROFILE_BYTES, Profile, compile_for, default_profile, export_json, export_oci_json,
+    MAX_PROFILE_BYTES, compile_for, default_profile, export_json, export_oci_json, load_profile,
     native_target, parse_profile,
 };
 use crate::error::EXIT_USAGE;
@@ -101,35 +100,6 @@ fn export(args: &[String]) -> i32 {
     0
 }
 
-/// Reads a profile file without ever blocking (a FIFO or a device is refused, not waited on) and
-/// without reading more than [`MAX_PROFILE_BYTES`].
-pub fn read_profile_file(path: &Path) -> Result<Profile, String> {
-    let shown = path.display();
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_PROFILE_BYTES as u64 + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if buf.len() > MAX_PROFILE_BYTES {
-        return Err(format!("{shown} is larger than {MAX_PROFILE_BYTES} bytes"));
-    }
-    parse_profile(&buf).map_err(|e| match e {
-        Error::Profile { at, why } => format!("{shown}: {at}: {why}"),
-        Error::Json(j) => format!("{shown}: not JSON: {j}"),
-        other => format!("{shown}: {other}"),
-    })
-}
-
 fn merge(args: &[String]) -> i32 {
     if args.is_empty() {
         return fail("merge", "give one or more profile files (JSON)");
@@ -142,7 +112,7 @@ fn merge(args: &[String]) -> i32 {
     }
     let mut profiles = Vec::with_capacity(args.len());
     for a in args {
-        match read_profile_file(Path::new(a)) {
+        match load_profile(Path::new(a)) {
             Ok(p) => profiles.push(p),
             Err(e) => return fail("merge", e),
         }
@@ -272,41 +242,4 @@ fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), St
         .map(|i| response[i + 4..].to_vec())
         .unwrap_or_default();
     Ok((code, body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tmp(name: &str, text: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("pidguard-merge-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    #[test]
-    fn reading_refuses_what_is_not_a_bounded_regular_file() {
-        assert!(
-            read_profile_file(Path::new("/dev/zero"))
-                .unwrap_err()
-                .contains("not a regular file")
-        );
-        assert!(
-            read_profile_file(Path::new("/nonexistent/p.json"))
-                .unwrap_err()
-                .contains("cannot read /nonexistent/p.json")
-        );
-        let big = tmp("big.json", &" ".repeat(MAX_PROFILE_BYTES + 1));
-        assert!(read_profile_file(&big).unwrap_err().contains("larger than"));
-        let junk = tmp("junk.json", "{\"defaultAction\": ");
-        let e = read_profile_file(&junk).unwrap_err();
-        assert!(e.contains("junk.json") && !e.contains('\n'), "{e}");
-        let deep = tmp("deep.json", &"[".repeat(100_000));
-        let e = read_profile_file(&deep).unwrap_err();
-        assert!(e.contains("deep.json") && !e.contains('\n'), "{e}");
-        let ok = tmp("ok.json", &export_json(&default_profile()));
-        assert_eq!(read_profile_file(&ok).unwrap(), default_profile());
-    }
 }
