@@ -10,7 +10,8 @@
 use std::time::Duration;
 
 use super::{
-    Action, Alias, Arg, Flag, Group, Initial, OnUnhealthy, RestartPolicy, Seccomp, SessionMode,
+    Action, Alias, Arg, Flag, Group, Initial, OnUnhealthy, RecordTo, RestartPolicy, Seccomp,
+    SessionMode,
 };
 use crate::log::{Level, LogFormat};
 use crate::{duration, limits, passwd, signals};
@@ -29,6 +30,7 @@ pub static FLAGS: &[&Flag] = &[
     &RLIMIT,
     &UMASK,
     &SECCOMP,
+    &SECCOMP_RECORD,
     &GRACE,
     &REWRITE,
     &KILL_PROCESS_GROUP,
@@ -418,6 +420,57 @@ fn seccomp() {
         Seccomp::File("/p.json".into())
     );
     assert!(err(&["--seccomp", "", "x"]).starts_with("--seccomp \"\":"));
+}
+
+pub static SECCOMP_RECORD: Flag = Flag {
+    long: "seccomp-record",
+    short: None,
+    arg: Arg::Value {
+        meta: "FILE",
+        repeat: false,
+        parse: |low, v| {
+            low.cfg.seccomp_record = Some(match v {
+                "" => {
+                    return Err(
+                        "give a file path, or - to keep it for `pidguard seccomp recorded`".into(),
+                    );
+                }
+                "-" => RecordTo::StatusSocket,
+                path => RecordTo::File(path.into()),
+            });
+            Ok(())
+        },
+    },
+    group: Group::Hardening,
+    brief: "",
+    help: "Record the syscalls the program (every thread and descendant) makes under the filter, \
+           and write the least-privilege profile that allows just those to FILE when it exits or on \
+           SIGTERM; - writes no file (fetch it with `pidguard seccomp recorded`). See \"Tighten your \
+           filter\" in the README.",
+    default: Initial::Text("off"),
+    aliases: &[],
+};
+
+#[test]
+fn seccomp_record() {
+    assert_eq!(run(&["x"]).seccomp_record, None);
+    assert_eq!(
+        run(&["--seccomp-record", "/p.json", "x"]).seccomp_record,
+        Some(RecordTo::File("/p.json".into()))
+    );
+    assert_eq!(
+        run(&["--seccomp-record", "-", "x"]).seccomp_record,
+        Some(RecordTo::StatusSocket)
+    );
+    assert!(err(&["--seccomp-record", "", "x"]).starts_with("--seccomp-record \"\":"));
+    let e = err(&[
+        "--seccomp",
+        "unconfined",
+        "--seccomp-record",
+        "/p.json",
+        "x",
+    ]);
+    assert!(e.contains("needs a filter to record against"), "{e}");
 }
 
 // ---- Signals ----------------------------------------------------------------------------------

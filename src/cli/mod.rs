@@ -238,6 +238,8 @@ pub struct RunConfig {
     pub umask: Option<u32>,
     pub health: HealthConfig,
     pub seccomp: Seccomp,
+    /// `--seccomp-record`: where the recorded profile goes.
+    pub seccomp_record: Option<RecordTo>,
     pub restart: RestartConfig,
     /// Where the program runs among sessions and process groups, and who gets forwarded signals.
     pub session: SessionMode,
@@ -261,6 +263,14 @@ pub enum SessionMode {
     /// dumb-init's `-c` / `DUMB_INIT_SETSID=0`: the program stays in pidguard's process group and
     /// session; signals go to the program alone.
     SingleChild,
+}
+
+/// Where `--seccomp-record` puts the profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordTo {
+    File(std::path::PathBuf),
+    /// `-`: nowhere; `pidguard seccomp recorded` fetches it over the status socket.
+    StatusSocket,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,6 +351,7 @@ impl RunConfig {
                 metrics: false,
             },
             seccomp: Seccomp::Default,
+            seccomp_record: None,
             restart: RestartConfig {
                 policy: RestartPolicy::No,
                 delay: Duration::from_millis(500),
@@ -716,6 +727,12 @@ fn finish(low: Low, hosts_file: &dyn Fn() -> Vec<u8>) -> Result<RunConfig, Strin
             "{} needs --seccomp unconfined: without no_new_privs only CAP_SYS_ADMIN may install a \
              seccomp filter, and the program never gets it",
             low.origin(&ALLOW_NEW_PRIVS)
+        ));
+    }
+    if cfg.seccomp_record.is_some() && cfg.seccomp == Seccomp::Unconfined {
+        return Err(format!(
+            "{} needs a filter to record against: drop --seccomp unconfined",
+            low.origin(&flags::SECCOMP_RECORD)
         ));
     }
     if let Some(Target::Http { host, .. } | Target::Tcp { host, .. }) = &cfg.health.check {

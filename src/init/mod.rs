@@ -43,6 +43,7 @@ use crate::sys::{self, SpawnError};
 use crate::{debug, error, info, signals, trace, warn};
 
 mod procs;
+mod record;
 pub mod setup;
 mod spawn;
 pub mod state;
@@ -164,6 +165,8 @@ struct Supervisor<'a> {
     /// "SIGTERM" ... for 0..=64, rendered once.
     names: Vec<String>,
     stats: Stats,
+    /// `--seccomp-record`: the listeners of the recording filters and what they reported.
+    recorder: Option<record::Recorder>,
 }
 
 /// Runs PROGRAM under supervision and returns pidguard's exit code.
@@ -183,7 +186,8 @@ fn os(step: &str, e: std::io::Error) -> SetupError {
 
 fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let signals = take_signals(cfg)?;
-    let prepared = prepare(cfg)?;
+    let mut prepared = prepare(cfg)?;
+    let mut recorder = prepared.recorder.take();
     // Before the drop, after every input was checked: the root-first steps (setup.rs). A step is
     // not a child of a filtered PID 1, so it installs PID 1's filter and then the program's: what
     // the program itself runs under.
@@ -211,6 +215,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         signals.reignore,
         prepared.filters_program,
         &prepared.hardening,
+        recorder.as_mut(),
     )?;
     let workdir = leave_the_working_directory();
     let now = Instant::now();
@@ -218,8 +223,9 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
     let server = Server::new(prepared.listeners, cfg.health.metrics);
     let mut fds = Vec::new();
     server.pollfds(&mut fds);
-    // The poll set's most: the signalfd, every listener and every connection of each.
-    fds.reserve(1 + fds.len() * 65);
+    // The poll set's most: the signalfd, every listener and every connection of each, and the
+    // recording's listeners.
+    fds.reserve(1 + fds.len() * 65 + record::MAX_LISTENERS);
     Ok(Supervisor {
         cfg,
         sfd: signals.sfd,
@@ -251,6 +257,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             zombies_reaped: 0,
             forwarded: vec![0; 65],
         },
+        recorder,
     })
 }
 
@@ -296,6 +303,7 @@ struct Prepared {
     inherited_pdeath: Option<i32>,
     listeners: Vec<server::Listener>,
     check_argv: Option<Vec<CString>>,
+    recorder: Option<record::Recorder>,
 }
 
 /// Step 2: every input resolved and checked before anything is bound or changed, so that a bad
@@ -323,6 +331,8 @@ fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
         ),
     }
     let check_argv = check_argv(cfg)?;
+    // Its output file is created now, while PID 1 may still write where the user asked.
+    let recorder = record::Recorder::new(cfg)?;
     Ok(Prepared {
         hardening,
         filters_pid1: filters.pid1,
@@ -330,6 +340,7 @@ fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
         inherited_pdeath,
         listeners,
         check_argv,
+        recorder,
     })
 }
 
@@ -385,6 +396,7 @@ fn spawn_program(
     reignore: Vec<libc::c_int>,
     filters: Vec<Vec<libc::sock_filter>>,
     hardening: &harden::Plan,
+    mut recorder: Option<&mut record::Recorder>,
 ) -> Result<Started, SetupError> {
     let program = &cfg.argv[0];
     let paths = search_path(program, std::env::var_os("PATH").as_deref());
@@ -419,8 +431,15 @@ fn spawn_program(
     let kept = (paths.clone(), argv.clone());
     let mut plan = template.plan(paths, argv);
     plan.foreground = sys::isatty(0);
+    if let Some(r) = recorder.as_deref() {
+        plan.record = Some(r.filter()?);
+    }
 
-    let pid = match sys::spawn(&mut plan) {
+    let spawned = sys::spawn(&mut plan);
+    if let (Some(r), Some(l)) = (recorder.as_deref_mut(), plan.listener.take()) {
+        r.adopt(l);
+    }
+    let pid = match spawned {
         Ok(pid) => pid,
         Err(e @ SpawnError::Step(sys::Step::Exec, errno)) => {
             let err = std::io::Error::from_raw_os_error(errno);
@@ -464,6 +483,9 @@ impl Supervisor<'_> {
             crate::log::flush(now);
             self.feed(Event::Tick);
             if let Some(code) = self.machine.exited() {
+                if let Some(r) = &mut self.recorder {
+                    r.write(true);
+                }
                 crate::log::flush_all();
                 return code;
             }
@@ -488,6 +510,9 @@ impl Supervisor<'_> {
         if let Some(server) = &self.server {
             server.pollfds(&mut fds);
         }
+        if let Some(r) = &self.recorder {
+            r.pollfds(&mut fds);
+        }
         let polled = sys::poll(&mut fds, timeout);
         let signals_ready = fds[0].revents != 0;
         let result = match polled {
@@ -509,6 +534,10 @@ impl Supervisor<'_> {
                 // no syscalls here.
                 if signals_ready {
                     self.reap();
+                }
+                // A notified syscall waits for its answer: before the endpoints, after signals.
+                if let Some(r) = &mut self.recorder {
+                    r.on_ready(&fds);
                 }
                 self.serve(&fds);
             }
@@ -842,6 +871,12 @@ impl Supervisor<'_> {
             return;
         }
         debug!("received {} from pid {sender}", self.names[sig as usize]);
+        if sig == libc::SIGTERM
+            && let Some(r) = &mut self.recorder
+        {
+            // Now, in case the stop ends in a SIGKILL of the whole container.
+            r.write(false);
+        }
         self.feed(Event::Signal {
             sig,
             kernel: code == SI_KERNEL,
@@ -1046,7 +1081,17 @@ impl Supervisor<'_> {
             .template
             .plan(self.program.0.clone(), self.program.1.clone());
         plan.foreground = self.foreground;
-        match self.in_workdir(|| sys::spawn(&mut plan)) {
+        if let Some(r) = &self.recorder {
+            match r.filter() {
+                Ok(f) => plan.record = Some(f),
+                Err(e) => error!("{}", e.msg),
+            }
+        }
+        let spawned = self.in_workdir(|| sys::spawn(&mut plan));
+        if let (Some(r), Some(l)) = (&mut self.recorder, plan.listener.take()) {
+            r.adopt(l);
+        }
+        match spawned {
             Ok(pid) => {
                 let now = Instant::now();
                 self.started_unix = unix_now();

@@ -28,7 +28,7 @@ pub const BATCH: usize = 64;
 
 /// Listeners kept at once: one per recorded program start whose processes still run (a restart
 /// adds one; the old one is dropped when its last process is gone).
-const MAX_LISTENERS: usize = 8;
+pub const MAX_LISTENERS: usize = 8;
 
 /// The recording: what it is measured against, what was seen, where it goes.
 pub struct Recorder {

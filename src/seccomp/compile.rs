@@ -323,7 +323,7 @@ struct Plan {
 }
 
 /// runc: args on distinct indexes AND together; a repeated index splits them into ORed rules.
-fn alternatives(args: &[Arg]) -> Vec<Vec<Arg>> {
+pub(crate) fn alternatives(args: &[Arg]) -> Vec<Vec<Arg>> {
     let mut seen = [false; 6];
     let repeated = args.iter().any(|a| {
         let i = usize::from(a.index).min(5);
