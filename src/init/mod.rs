@@ -396,7 +396,7 @@ fn spawn_program(
     reignore: Vec<libc::c_int>,
     filters: Vec<Vec<libc::sock_filter>>,
     hardening: &harden::Plan,
-    mut recorder: Option<&mut record::Recorder>,
+    recorder: Option<&mut record::Recorder>,
 ) -> Result<Started, SetupError> {
     let program = &cfg.argv[0];
     let paths = search_path(program, std::env::var_os("PATH").as_deref());
@@ -436,7 +436,7 @@ fn spawn_program(
     }
 
     let spawned = sys::spawn(&mut plan);
-    if let (Some(r), Some(l)) = (recorder.as_deref_mut(), plan.listener.take()) {
+    if let (Some(r), Some(l)) = (recorder, plan.listener.take()) {
         r.adopt(l);
     }
     let pid = match spawned {

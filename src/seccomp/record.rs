@@ -668,7 +668,7 @@ pub fn recording_filter(base: &Base, seen: &Recorded) -> Result<Vec<libc::sock_f
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::seccomp::compile::sim::{Data, run};
+    use crate::seccomp::compile::eval::{Data, run};
     use crate::seccomp::{default_profile, export_json, parse_profile};
 
     fn target() -> Target {
