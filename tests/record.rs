@@ -373,6 +373,56 @@ fn a_flood_through_the_recording_channel_leaves_pid1_responsive_and_bounded() {
 }
 
 #[test]
+fn a_read_only_container_fetches_the_recording_through_the_status_socket_only() {
+    let dir = scratch("record-fetch");
+    let out_file = dir.join("fetched.json");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    // The program asks for its own recording, as `docker exec ... pidguard seccomp recorded` would.
+    let script = format!(
+        "{BUSYBOX} sync; {} seccomp recorded > {}; echo fetched=$?",
+        pidguard().display(),
+        out_file.display()
+    );
+    let pid1 = Pid1::start(&[
+        "--seccomp-record",
+        "-",
+        "--health-listen",
+        &listen,
+        "--",
+        BUSYBOX,
+        "sh",
+        "-c",
+        &format!("{script}; sleep 1000"),
+    ]);
+    wait_until("the program to fetch its recording", || {
+        read(&out_file).ends_with("}\n")
+    });
+    let names = allowed_names(&out_file);
+    assert!(names.iter().any(|n| n == "sync"), "{names:?}");
+    // Not on the network endpoint.
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(&listen).unwrap();
+    tcp.write_all(b"GET /seccomp/recorded HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    pid1.signal(libc::SIGTERM);
+    let out = pid1.wait();
+    assert!(out.stdout.contains("fetched=0"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("no file (--seccomp-record -)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn pidguard_itself_runs_under_a_recorded_profile() {
     // The profile is for the whole container (Docker and Kubernetes apply it to pidguard too):
     // an outer pidguard enforces it on an inner one, which starts, serves its probe and stops.

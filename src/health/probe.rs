@@ -853,7 +853,7 @@ mod tests {
                 for (f, r) in fds.iter_mut().zip(revents) {
                     f.revents = r;
                 }
-                server.on_ready(&fds, Instant::now(), &state, &String::new);
+                server.on_ready(&fds, Instant::now(), &state, &|_| None);
             }
         };
         let ready = State {

@@ -171,6 +171,8 @@ struct Conn {
     fd: OwnedFd,
     /// Index of the listener it came from, for the per-listener cap.
     listener: usize,
+    /// Came from the status socket, which only the container's own processes reach.
+    private: bool,
     phase: Phase,
     deadline: Instant,
     /// Request head so far; never longer than `http::MAX_HEAD`. Freed once parsed.
@@ -262,7 +264,7 @@ impl Server {
         fds: &[libc::pollfd],
         now: Instant,
         state: &State,
-        metrics: &dyn Fn() -> String,
+        bodies: &dyn Fn(&str) -> Option<String>,
     ) {
         // Connections first, listeners after: a connection closed here frees an fd number that an
         // accept below may reuse, and the stale pollfd entry must not be read as the new one's.
@@ -271,7 +273,7 @@ impl Server {
             let fd = self.conns[i].fd.as_raw_fd();
             let revents = fds.iter().find(|p| p.fd == fd).map_or(0, |p| p.revents);
             let next = if revents != 0 {
-                self.conns[i].on_event(now, state, self.metrics_enabled, metrics)
+                self.conns[i].on_event(now, state, self.metrics_enabled, bodies)
             } else {
                 Next::Keep
             };
@@ -293,7 +295,7 @@ impl Server {
             }
             let fd = listening.listener.raw();
             if fds.iter().any(|p| p.fd == fd && p.revents != 0) {
-                self.accept_from(l, now, state, metrics);
+                self.accept_from(l, now, state, bodies);
             }
         }
 
@@ -301,7 +303,13 @@ impl Server {
         self.conns.retain(|c| c.deadline > now);
     }
 
-    fn accept_from(&mut self, l: usize, now: Instant, state: &State, metrics: &dyn Fn() -> String) {
+    fn accept_from(
+        &mut self,
+        l: usize,
+        now: Instant,
+        state: &State,
+        bodies: &dyn Fn(&str) -> Option<String>,
+    ) {
         for _ in 0..MAX_ACCEPTS_PER_WAKE {
             match self.listeners[l].listener.accept() {
                 Ok(fd) => {
@@ -312,6 +320,7 @@ impl Server {
                     let mut conn = Conn {
                         fd,
                         listener: l,
+                        private: matches!(self.listeners[l].listener, Listener::Unix(_)),
                         phase: Phase::Reading,
                         deadline: now + HEADER_TIMEOUT,
                         head: Vec::new(),
@@ -322,7 +331,7 @@ impl Server {
                     };
                     // A client usually sends its request right behind the handshake: answer it
                     // now rather than after one more trip through poll() (EAGAIN costs one recv).
-                    if let Next::Keep = conn.on_event(now, state, self.metrics_enabled, metrics) {
+                    if let Next::Keep = conn.on_event(now, state, self.metrics_enabled, bodies) {
                         self.conns.push(conn);
                     }
                 }
@@ -358,10 +367,10 @@ impl Conn {
         now: Instant,
         state: &State,
         metrics_enabled: bool,
-        metrics: &dyn Fn() -> String,
+        bodies: &dyn Fn(&str) -> Option<String>,
     ) -> Next {
         match self.phase {
-            Phase::Reading => self.read_head(now, state, metrics_enabled, metrics),
+            Phase::Reading => self.read_head(now, state, metrics_enabled, bodies),
             Phase::Writing => self.write_out(now),
             Phase::Draining => self.drain(),
         }
@@ -372,7 +381,7 @@ impl Conn {
         now: Instant,
         state: &State,
         metrics_enabled: bool,
-        metrics: &dyn Fn() -> String,
+        bodies: &dyn Fn(&str) -> Option<String>,
     ) -> Next {
         let mut chunk = [0u8; 2048];
         let room = http::MAX_HEAD - self.head.len();
@@ -399,7 +408,8 @@ impl Conn {
             Parse::Done(req) => {
                 self.linger = self.head.len() > req.head_len;
                 let head_only = req.method == Method::Head;
-                let (status, body, ct) = route(&req.path, state, metrics_enabled, metrics);
+                let (status, body, ct) =
+                    route(&req.path, state, metrics_enabled, self.private, bodies);
                 (status, body, ct, head_only)
             }
         };
@@ -456,11 +466,15 @@ fn flags() -> MsgFlags {
 }
 
 /// The three endpoints. Bodies are one word: nothing about the host, the program or its errors.
+/// `/seccomp/recorded` (the profile `--seccomp-record` is recording) is served on the status socket
+/// only: it describes the program, which is nobody's business outside the container. `bodies` gives
+/// the body of `/metrics` and of that path (None: not recording, 404).
 fn route(
     path: &str,
     state: &State,
     metrics_enabled: bool,
-    metrics: &dyn Fn() -> String,
+    private: bool,
+    bodies: &dyn Fn(&str) -> Option<String>,
 ) -> (u16, String, &'static str) {
     let word = |ok: bool, bad: &str| {
         if ok {
@@ -472,7 +486,11 @@ fn route(
     match path {
         "/healthz" => word(state.live, "unhealthy"),
         "/readyz" => word(state.ready, "unready"),
-        "/metrics" if metrics_enabled => (200, metrics(), http::METRICS),
+        "/metrics" if metrics_enabled => (200, bodies(path).unwrap_or_default(), http::METRICS),
+        crate::seccomp::cmd::RECORDED_PATH if private => match bodies(path) {
+            Some(profile) => (200, profile, "application/json"),
+            None => (404, http::error_word(404).to_string(), http::TEXT),
+        },
         _ => (404, http::error_word(404).to_string(), http::TEXT),
     }
 }
@@ -574,7 +592,7 @@ mod tests {
                         p.revents = r;
                     }
                     let st = *state.lock().unwrap();
-                    server.on_ready(&fds, Instant::now(), &st, &|| metrics_body.clone());
+                    server.on_ready(&fds, Instant::now(), &st, &|_| Some(metrics_body.clone()));
                     *conns.lock().unwrap() = server.connections();
                     loops.fetch_add(1, Ordering::SeqCst);
                 }
@@ -813,11 +831,11 @@ mod tests {
         all.extend(fds);
         let now = Instant::now();
         let state = State::default();
-        server.on_ready(&all, now, &state, &String::new);
+        server.on_ready(&all, now, &state, &|_| None);
         assert_eq!(server.connections(), 1);
         assert_eq!(server.next_deadline(), Some(now + HEADER_TIMEOUT));
 
-        server.on_ready(&[], now + HEADER_TIMEOUT, &state, &String::new);
+        server.on_ready(&[], now + HEADER_TIMEOUT, &state, &|_| None);
         assert_eq!(server.connections(), 0);
         assert_eq!(server.next_deadline(), None);
     }

@@ -593,8 +593,9 @@ impl Supervisor<'_> {
         let state = self.endpoint_state(now);
         // Taken out for the call so that the metrics closure can read the rest of `self`.
         if let Some(mut server) = self.server.take() {
-            server.on_ready(fds, now, &state, &|| {
-                metrics::render(&self.metrics_snapshot())
+            server.on_ready(fds, now, &state, &|path| match path {
+                "/metrics" => Some(metrics::render(&self.metrics_snapshot())),
+                _ => self.recorder.as_ref().map(record::Recorder::json),
             });
             self.server = Some(server);
         }

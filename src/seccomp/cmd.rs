@@ -27,13 +27,13 @@ use crate::error::EXIT_USAGE;
 const USAGE: &str = "usage: pidguard seccomp export [default] [--oci]\n\
 \x20      pidguard seccomp merge PROFILE.json...\n\
 \x20      pidguard seccomp recorded [--timeout DURATION]\n\n\
-export   prints pidguard's built-in default seccomp profile as JSON: Docker's format (for docker\n\
-\x20        run --security-opt seccomp=FILE, Podman and Kubernetes), or with --oci the OCI runtime-spec\n\
-\x20        format resolved for this machine (for runc's config.json linux.seccomp).\n\
-merge    prints one profile that allows what any of the given profiles allows (recordings of\n\
-\x20        several runs); the order and grouping of the files does not matter.\n\
-recorded prints the profile PID 1 has recorded so far (pidguard --seccomp-record), fetched\n\
-\x20        through the status socket: run it inside the container (docker exec).\n\
+export    prints pidguard's built-in default profile as JSON: Docker's format\n\
+\x20         (docker run --security-opt seccomp=FILE, Podman, Kubernetes), or with\n\
+\x20         --oci the OCI runtime-spec format for this machine (runc config.json).\n\
+merge     prints one profile that allows what any of the given profiles allows\n\
+\x20         (recordings of several runs); order and grouping do not matter.\n\
+recorded  prints the profile PID 1 has recorded so far (--seccomp-record),\n\
+\x20         through the status socket: run it in the container (docker exec).\n\
 Errors: one line on stderr, exit code 125.\n";
 
 /// Path the status socket serves the recording on (health/server.rs).
@@ -73,7 +73,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
+/// `-h`/`--help` anywhere after the subcommand's name.
+fn wants_help(args: &[String]) -> bool {
+    args.iter().any(|a| a == "-h" || a == "--help")
+}
+
 fn export(args: &[String]) -> i32 {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return 0;
+    }
     let (mut oci, mut profile_named) = (false, false);
     for a in args {
         match a.as_str() {
@@ -101,6 +110,10 @@ fn export(args: &[String]) -> i32 {
 }
 
 fn merge(args: &[String]) -> i32 {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return 0;
+    }
     if args.is_empty() {
         return fail("merge", "give one or more profile files (JSON)");
     }
@@ -130,6 +143,10 @@ fn merge(args: &[String]) -> i32 {
 }
 
 fn recorded(args: &[String]) -> i32 {
+    if wants_help(args) {
+        print!("{USAGE}");
+        return 0;
+    }
     let mut timeout = DEFAULT_TIMEOUT;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -242,4 +259,33 @@ fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), St
         .map(|i| response[i + 4..].to_vec())
         .unwrap_or_default();
     Ok((code, body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_is_answered_wherever_it_is_asked() {
+        let run = |args: &[&str]| super::main(args.iter().map(Into::into).collect());
+        for args in [
+            &["--help"][..],
+            &["export", "--help"],
+            &["export", "--oci", "-h"],
+            &["merge", "--help"],
+            &["recorded", "-h"],
+        ] {
+            assert_eq!(run(args), 0, "{args:?}");
+        }
+        assert_eq!(run(&["export", "--bogus"]), crate::error::EXIT_USAGE);
+        assert_eq!(run(&["merge"]), crate::error::EXIT_USAGE);
+        assert_eq!(
+            run(&["recorded", "--timeout", "0s"]),
+            crate::error::EXIT_USAGE
+        );
+        assert_eq!(run(&["nope"]), crate::error::EXIT_USAGE);
+    }
+
+    #[test]
+    fn usage_fits_80_columns() {
+        assert!(super::USAGE.lines().all(|l| l.chars().count() <= 80));
+    }
 }
