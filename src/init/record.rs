@@ -5,7 +5,7 @@
 //!
 //! Loop discipline (PID 1 is one thread): a listener is polled like any other descriptor; when it is
 //! readable, PID 1 takes and answers up to [`BATCH`] notifications and then goes back to poll, so
-//! signals and reaping wait at most one batch (each answer is two ioctls, about 13 µs for the round
+//! signals and reaping wait at most one batch (each answer is two ioctls, about 16 µs for the round
 //! trip). A notification is never held: `SECCOMP_IOCTL_NOTIF_RECV` is called only when poll said
 //! one is pending (then it cannot block, see sys::notif_recv), and the answer follows at once. A
 //! caller that died meanwhile makes RECV or SEND fail with ENOENT, which is nothing to act on.

@@ -35,18 +35,20 @@
 //! # What is recorded, and what it costs
 //! A classic-BPF filter has no state: once installed, it notifies a syscall every time, the hundredth
 //! `read` as much as the first, and PID 1 cannot change it (no call replaces another process's
-//! filter). A round trip costs about 13 µs, so the filter lets two sets through unnotified:
-//! [`EXEC_MINIMUM`], and [`RUNTIME_BASELINE`], the calls every C runtime makes to load and run a
-//! program (read, write, mmap, openat, fstat, futex, ...), which are also most of the calls any
-//! program makes. Both are in every recorded profile. Denying them would make no program safer
-//! (none runs without them) and notifying them would make recording several times slower: the
-//! README's "Tighten your filter" section has the measurements. Everything else the default
-//! allows is notified on every call. A restarted program gets a filter that also lets through the
+//! filter). A round trip costs about 16 µs (0.6 µs without), so the filter lets through unnotified
+//! what is in every recorded profile anyway: [`EXEC_MINIMUM`]; [`RUNTIME_BASELINE`], the calls every
+//! C runtime makes to load and run a program (read, write, mmap, openat, fstat, futex, ...), which
+//! are also most of the calls any program makes; and what pidguard and the container runtime need
+//! ([`PID1_OWN`], [`CONTAINER_RUNTIME`], see [`Recorded::for_container`]). Denying those would make
+//! no program safer (none runs without them); notifying them would make recording 30-70 % slower
+//! instead of a few percent (git and python: 22-117 notifications per run instead of 1,300-5,800;
+//! the README's "Tighten your filter" has the table). Everything else the default allows is
+//! notified on every call. A restarted program gets a filter that also lets through the
 //! argument-free syscalls already recorded ([`recording_filter`]), so repeats cost nothing there.
 //!
 //! For the syscalls the default filter decides by argument (the socket address family, the
 //! personality, clone's namespace flags, the ioctl request), PID 1 records which of the default's
-//! own cases matched ([`Class`]): a program that opened AF_UNIX sockets gets `socket` with family 1,
+//! own cases matched (`Class`): a program that opened AF_UNIX sockets gets `socket` with family 1,
 //! not every family Docker allows.
 //!
 //! # Bounds
@@ -89,7 +91,7 @@ pub const EXEC_MINIMUM: &[&str] = &[
 
 /// Syscalls every dynamically linked program makes while it is loaded and started (ld.so opens,
 /// maps and protects its libraries; libc reads, writes, allocates and locks), and which make up most
-/// of the syscalls of any program (about 80 % of git's and python's). Allowed unnotified and in
+/// of the syscalls of any program (most of git's and python's). Allowed unnotified and in
 /// every profile: notifying them is where the cost of recording would go, and denying them would
 /// break every program while protecting nothing.
 pub const RUNTIME_BASELINE: &[&str] = &[
