@@ -19,6 +19,14 @@
 //! times in 60s: ...`); and a byte budget ([`RATE`] per second, bursts up to [`BURST`]) holds the
 //! total, whatever the lines say, with a count of what was dropped.
 //!
+//! **Logging never blocks.** A stopped terminal (Ctrl-S, or a program's `tcflow(TCOOFF)`) or a full
+//! pipe nobody reads would otherwise hold PID 1 in `write(2)`, deaf to signals and reaping. When
+//! stderr is a pipe or a terminal, [`init`] opens it once more through `/proc/self/fd/2` with
+//! `O_NONBLOCK`: a new open file description, so the program's own stderr keeps blocking as it
+//! expects, while a line PID 1 cannot write at once is dropped, counted, and reported with the next
+//! line that gets through. A regular file never blocks and is written as it is (a second
+//! description would have its own offset).
+//!
 //! **Logging does not allocate.** A record is formatted into fixed buffers on the stack and cut at
 //! [`MAX_LINE`] bytes: an address-space limit that the program sets on PID 1 cannot make PID 1 abort
 //! while it logs.
@@ -74,10 +82,71 @@ pub enum LogFormat {
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Warn as u8);
 static JSON: AtomicU8 = AtomicU8::new(0);
 static LIMITER: Mutex<Limiter> = Mutex::new(Limiter::new());
+/// stderr opened non-blocking (see the module essay); unset: write to fd 2 itself.
+static OUT: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+/// Lines that could not be written without blocking, not yet reported.
+static BLOCKED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub fn init(level: Level, format: LogFormat) {
     LEVEL.store(level as u8, Ordering::Relaxed);
     JSON.store((format == LogFormat::Json) as u8, Ordering::Relaxed);
+    if OUT.get().is_none()
+        && let Some(f) = open_nonblocking_stderr()
+    {
+        let _ = OUT.set(f);
+    }
+}
+
+/// stderr once more, non-blocking, when it is a pipe or a terminal (`O_NOCTTY`: a session leader
+/// must not gain a controlling terminal by opening one). None for anything else, or without /proc.
+fn open_nonblocking_stderr() -> Option<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let kind = std::fs::metadata("/proc/self/fd/2").ok()?.file_type();
+    if !(kind.is_fifo() || kind.is_char_device()) {
+        return None;
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open("/proc/self/fd/2")
+        .ok()
+}
+
+/// One whole line to stderr, never waiting: see the module essay.
+fn write_out(bytes: &[u8]) {
+    let Some(mut out) = OUT.get() else {
+        // A failed write to stderr has nowhere to be reported; PID 1 must not die of it.
+        let _ = std::io::stderr().lock().write_all(bytes);
+        return;
+    };
+    let blocked = BLOCKED.load(Ordering::Relaxed);
+    if blocked > 0 {
+        let mut note = Buf::<256>::new();
+        let why = "log lines dropped: stderr could not take them (a stopped terminal, or a pipe \
+                   nobody reads)";
+        let _ = if JSON.load(Ordering::Relaxed) == 1 {
+            note.write_str("{\"time\":\"")
+                .and_then(|()| write_rfc3339(&mut note, SystemTime::now()))
+                .and_then(|()| {
+                    writeln!(
+                        note,
+                        "\",\"level\":\"warn\",\"source\":\"pidguard\",\"dropped\":{blocked},\
+                         \"msg\":\"{blocked} {why}\"}}"
+                    )
+                })
+        } else {
+            writeln!(note, "pidguard: warn: {blocked} {why}")
+        };
+        if out.write(note.as_str().as_bytes()).is_err() {
+            BLOCKED.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        BLOCKED.fetch_sub(blocked, Ordering::Relaxed);
+    }
+    // One write: a line up to PIPE_BUF goes into a pipe whole or not at all.
+    if out.write(bytes).is_err() {
+        BLOCKED.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 pub fn enabled(level: Level) -> bool {
@@ -219,8 +288,7 @@ fn write_line(level: Level, fields: &[Field], msg: &str) {
         let _ = write!(line, "pidguard: {}: {msg}", level.name());
         line.push_tail("\n");
     }
-    // A failed write to stderr has nowhere to be reported; PID 1 must not die of it.
-    let _ = std::io::stderr().lock().write_all(line.as_str().as_bytes());
+    write_out(line.as_str().as_bytes());
 }
 
 #[doc(hidden)]

@@ -273,3 +273,43 @@ fn stopped_program_is_woken_for_shutdown() {
         out.stderr
     );
 }
+
+#[test]
+fn a_stopped_terminal_does_not_freeze_pid1() {
+    // The program suspends output on the terminal it shares with PID 1 (what Ctrl-S does), then
+    // crashes: PID 1's warning cannot be written. A blocking write would hold PID 1 in write(2),
+    // deaf to SIGCHLD and SIGTERM, until someone resumes the terminal. pidguard must exit with the
+    // program's status at once, the line dropped and counted.
+    let prog = "import termios, os, signal, time; termios.tcflow(1, termios.TCOOFF); \
+                time.sleep(0.2); os.kill(os.getpid(), signal.SIGSEGV)";
+    let driver = format!(
+        r#"
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("unshare", ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+        "{pg}", "--user", "{user}", "--", "/usr/bin/python3", "-c", {prog:?}])
+deadline = time.time() + 20
+while time.time() < deadline:
+    p, status = os.waitpid(pid, os.WNOHANG)
+    if p:
+        print("exit", os.waitstatus_to_exitcode(status))
+        sys.exit(0)
+    time.sleep(0.05)
+print("still running after 20 s")
+os.kill(pid, 9)
+"#,
+        pg = pidguard().display(),
+        user = USER,
+    );
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", &driver])
+        .env(
+            "PIDGUARD_STATUS_SOCKET",
+            format!("pidguard-test-xoff-{}", std::process::id()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.trim(), "exit 139", "{out:?}");
+}
