@@ -670,6 +670,23 @@ impl Supervisor<'_> {
                 }
                 None
             }
+            // A process group with nobody left in it while the program runs: the program moved
+            // itself to another group (setpgid, setsid), which must not let it dodge the stop.
+            Err(e)
+                if e.raw_os_error() == Some(libc::ESRCH)
+                    && to < 0
+                    && self.machine.program_running()
+                    && self.machine.pid() > 0 =>
+            {
+                let program = self.machine.pid();
+                warn!(
+                    pid = program, signal = name.as_str();
+                    "{name} not sent to process group {}: the program left it; sending {name} to \
+                     the program (pid {program}) itself",
+                    -to
+                );
+                self.send(program, sig, forwarded)
+            }
             // Gone between its exit and our reap: its exit is on its way.
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
                 debug!("{name} not sent to {to}: {e}");
@@ -1003,8 +1020,22 @@ impl Supervisor<'_> {
         let mut plan = self.template.plan(vec![argv[0].clone()], argv.clone());
         // The check's output is kept for the log lines that matter (a change of health), not
         // copied to the container's log at every interval.
-        let pipe = sys::pipe_nonblocking_read().ok();
-        plan.output = pipe.as_ref().map(|(_, wr)| wr.as_raw_fd());
+        // Without a pipe the check would write on PID 1's stderr, past the log limiter, at every
+        // interval: a check that cannot be started as planned is a failed check.
+        let pipe = match sys::pipe_nonblocking_read() {
+            Ok(pipe) => pipe,
+            Err(e) => {
+                warn!(reason = "check"; "cannot start the app check: no pipe for its output: {e}");
+                self.last_check_output.clear();
+                self.last_check_output
+                    .push_str("not started: no pipe for its output");
+                if let Some(c) = self.checker.as_mut() {
+                    c.start_failed(now);
+                }
+                return;
+            }
+        };
+        plan.output = Some(pipe.1.as_raw_fd());
         let spawned = self.in_workdir(|| sys::spawn(&mut plan));
         let Some(checker) = self.checker.as_mut() else {
             return;
@@ -1013,7 +1044,7 @@ impl Supervisor<'_> {
             Ok(pid) => {
                 trace!("app check started as pid {pid}");
                 checker.started(pid, now);
-                self.check_output = pipe.map(|(rd, _)| rd);
+                self.check_output = Some(pipe.0);
             }
             Err(e) => {
                 warn!(reason = "check"; "cannot start the app check: {e}");
