@@ -21,8 +21,8 @@ mod engine;
 
 use common::{assert_fields, status_map};
 use engine::{
-    Container, Image, Out, Suite, TempDir, assert_seccomp, docker_ok, eventually, processes,
-    repo_dir, run_bounded, skip_or_fail, tests_dir,
+    Container, Image, Out, Suite, TempDir, assert_seccomp, busybox_image, docker_ok, eventually,
+    pidguard_image, processes, repo_dir, run_bounded, skip_or_fail, tests_dir,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -527,51 +527,6 @@ fn the_build_stage_builds_the_static_binary_offline_from_only_what_it_copies() {
 
 // ---------------------------------------------------------------------------------------------------
 // Images the recipes start FROM, made locally.
-
-/// The top-level Dockerfile's `local` target, from this build's binary put where the Dockerfile's
-/// default PIDGUARD_BINARY (the path `cargo build --target` writes) expects it.
-fn pidguard_image() -> Image {
-    let ctx = TempDir::new(&engine::suite().name("context"));
-    let dest = ctx.path().join(format!("target/{TARGET}/release"));
-    std::fs::create_dir_all(&dest).unwrap();
-    std::fs::copy(common::pidguard(), dest.join("pidguard")).unwrap();
-    Image::build(
-        "pidguard",
-        &repo_dir().join("Dockerfile"),
-        ctx.path(),
-        &["--target", "local"],
-    )
-}
-
-/// Stands in for the pinned `busybox:*-musl` image: a static busybox with its applets linked in
-/// /bin, busybox's /etc/passwd and /etc/group, a /tmp, and no USER (it runs as root).
-fn busybox_image() -> Image {
-    use std::os::unix::fs::{PermissionsExt, symlink};
-    let ctx = TempDir::new(&engine::suite().name("context"));
-    let root = ctx.path().join("rootfs");
-    for dir in ["bin", "etc", "tmp"] {
-        std::fs::create_dir_all(root.join(dir)).unwrap();
-    }
-    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
-    for applet in ["sh", "cat", "httpd", "ls", "rm", "sleep", "echo", "id"] {
-        symlink("busybox", root.join("bin").join(applet)).unwrap();
-    }
-    std::fs::write(
-        root.join("etc/passwd"),
-        "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n\
-         nobody:x:65534:65534:nobody:/home:/bin/false\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("etc/group"),
-        "root:x:0:\nwww-data:x:33:\nnobody:x:65534:\n",
-    )
-    .unwrap();
-    let dockerfile = ctx.path().join("Dockerfile");
-    std::fs::write(&dockerfile, "FROM scratch\nCOPY rootfs/ /\nCMD [\"sh\"]\n").unwrap();
-    Image::build("busybox", &dockerfile, ctx.path(), &[])
-}
 
 /// An example's image and the local images it was built FROM, dropped in that order (see `Image`).
 struct ExampleImage {
@@ -1179,7 +1134,8 @@ fn kubernetes_manifest_validates_and_its_probes_reach_pidguard() {
 
 #[test]
 fn every_example_directory_has_a_readme_and_a_test_here() {
-    let this = include_str!("examples.rs");
+    // The migration guides (examples/migrate-*) are tested in tests/migrate.rs.
+    let this = concat!(include_str!("examples.rs"), include_str!("migrate.rs"));
     let mut seen = 0;
     for entry in std::fs::read_dir(examples_dir()).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -1187,12 +1143,12 @@ fn every_example_directory_has_a_readme_and_a_test_here() {
         if !entry.path().is_dir() || name == "fixture" {
             continue;
         }
-        seen += 1;
+        seen += usize::from(!name.starts_with("migrate-"));
         let readme = std::fs::read_to_string(entry.path().join("README.md")).unwrap_or_default();
         assert!(readme.lines().count() >= 3, "examples/{name}/README.md");
         assert!(
             this.contains(&format!("\"{name}\"")) || this.contains(&format!("\"{name}/")),
-            "examples/{name} is exercised by a test in tests/examples.rs"
+            "examples/{name} is exercised by a test in tests/examples.rs (migrate-*: tests/migrate.rs)"
         );
     }
     assert_eq!(seen, 4, "distroless, cap-net-bind, compose, kubernetes");

@@ -455,6 +455,53 @@ impl Tagged for SharedHold {
     }
 }
 
+/// The images the recipes start FROM, made locally (nothing can be pulled): tests/examples.rs and
+/// tests/migrate.rs.
+/// The top-level Dockerfile's `local` target, from this build's binary put where the Dockerfile's
+/// default PIDGUARD_BINARY (the path `cargo build --target` writes) expects it.
+pub fn pidguard_image() -> Image {
+    let ctx = TempDir::new(&suite().name("context"));
+    let dest = ctx.path().join("target/x86_64-unknown-linux-gnu/release");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::fs::copy(crate::common::pidguard(), dest.join("pidguard")).unwrap();
+    Image::build(
+        "pidguard",
+        &repo_dir().join("Dockerfile"),
+        ctx.path(),
+        &["--target", "local"],
+    )
+}
+
+/// Stands in for the pinned `busybox:*-musl` image: a static busybox with its applets linked in
+/// /bin, busybox's /etc/passwd and /etc/group, a /tmp, and no USER (it runs as root).
+pub fn busybox_image() -> Image {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let ctx = TempDir::new(&suite().name("context"));
+    let root = ctx.path().join("rootfs");
+    for dir in ["bin", "etc", "tmp"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    for applet in ["sh", "cat", "httpd", "ls", "rm", "sleep", "echo", "id"] {
+        symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/false\n\
+         nobody:x:65534:65534:nobody:/home:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nwww-data:x:33:\nnobody:x:65534:\n",
+    )
+    .unwrap();
+    let dockerfile = ctx.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM scratch\nCOPY rootfs/ /\nCMD [\"sh\"]\n").unwrap();
+    Image::build("busybox", &dockerfile, ctx.path(), &[])
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Containers.
 
