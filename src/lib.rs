@@ -27,6 +27,7 @@ pub mod harden;
 pub mod health;
 pub mod init;
 pub mod json;
+pub mod landlock;
 pub mod limits;
 pub mod log;
 pub mod passwd;

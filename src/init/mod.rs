@@ -216,6 +216,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         prepared.filters_program,
         &prepared.hardening,
         recorder.as_mut(),
+        prepared.landlock.child,
     )?;
     let workdir = leave_the_working_directory();
     let now = Instant::now();
@@ -304,6 +305,7 @@ struct Prepared {
     listeners: Vec<server::Listener>,
     check_argv: Option<Vec<CString>>,
     recorder: Option<record::Recorder>,
+    landlock: crate::landlock::Prepared,
 }
 
 /// Step 2: every input resolved and checked before anything is bound or changed, so that a bad
@@ -311,7 +313,10 @@ struct Prepared {
 /// privileged (a port below 1024 needs CAP_NET_BIND_SERVICE).
 fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
     let hardening = harden::plan(cfg, Path::new("/"))?;
-    let filters = seccomp::pid1::filters(cfg)?;
+    // Landlock first: whether the program gets the signal scope decides what the guard must cover.
+    let landlock = crate::landlock::prepare(&crate::landlock::request(cfg), !cfg.allow_new_privs)?;
+    let protect = seccomp::guard::Protected::this_process(landlock.scoped());
+    let filters = seccomp::pid1::filters(cfg, &protect)?;
     let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);
 
     let mut listeners = Vec::new();
@@ -341,6 +346,7 @@ fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
         listeners,
         check_argv,
         recorder,
+        landlock,
     })
 }
 
@@ -351,6 +357,8 @@ fn drop_privileges(cfg: &RunConfig, p: &Prepared) -> Result<bool, SetupError> {
     // a custom profile may make refuse prlimit64).
     let core_off = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_CORE)
         .is_ok_and(|(soft, _)| soft == 0);
+    // After no_new_privs (which Landlock needs), before the filter (which need not allow it).
+    p.landlock.enforce_own()?;
     // Last step of PID 1's own hardening (it needs no_new_privs, set just above): from here on every
     // syscall of PID 1 and of every child it forks passes the filter.
     sys::install_filters(&p.filters_pid1).map_err(|errno| {
@@ -397,6 +405,7 @@ fn spawn_program(
     filters: Vec<Vec<libc::sock_filter>>,
     hardening: &harden::Plan,
     recorder: Option<&mut record::Recorder>,
+    landlock: Option<OwnedFd>,
 ) -> Result<Started, SetupError> {
     let program = &cfg.argv[0];
     let paths = search_path(program, std::env::var_os("PATH").as_deref());
@@ -427,6 +436,7 @@ fn spawn_program(
         sigmask,
         reignore,
         filters,
+        landlock,
     };
     let kept = (paths.clone(), argv.clone());
     let mut plan = template.plan(paths, argv);

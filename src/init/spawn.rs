@@ -39,6 +39,8 @@ pub(super) struct ChildTemplate {
     pub sigmask: libc::sigset_t,
     pub reignore: Vec<libc::c_int>,
     pub filters: Vec<Vec<libc::sock_filter>>,
+    /// The Landlock ruleset each child enforces on itself (its own domain: see landlock.rs).
+    pub landlock: Option<std::os::fd::OwnedFd>,
 }
 
 impl ChildTemplate {
@@ -46,6 +48,7 @@ impl ChildTemplate {
         let mut plan = sys::ChildPlan::new(paths, argv, self.envp.clone(), self.sigmask);
         plan.reignore = self.reignore.clone();
         plan.filters = self.filters.clone();
+        plan.landlock = self.landlock.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
         plan
     }
 }

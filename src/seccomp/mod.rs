@@ -31,6 +31,7 @@
 pub mod cmd;
 mod compile;
 mod default;
+pub mod guard;
 pub mod json;
 pub mod merge;
 pub mod pid1;

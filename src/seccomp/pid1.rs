@@ -1,5 +1,11 @@
 //! PID 1's own seccomp policy: which filters PID 1 installs on itself before it forks, and which each
 //! child installs after it, right before `execve`.
+//!
+//! Every child also gets the guard (`guard.rs`) as its last filter, whatever `--seccomp` says, even
+//! `unconfined`: it refuses only calls aimed at PID 1, so it takes nothing a program legitimately
+//! needs, and without it "unconfined" would also mean "may change PID 1's limits and priority". The
+//! one case without it is `--allow-new-privs`: without no_new_privs an unprivileged process cannot
+//! install a filter at all.
 
 use crate::cli::RunConfig;
 use crate::debug;
@@ -62,6 +68,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "restart_syscall",
     "prlimit64",
     "chdir",
+    "landlock_restrict_self",
 ];
 
 pub struct Filters {
@@ -69,12 +76,29 @@ pub struct Filters {
     pub pid1: Vec<Vec<libc::sock_filter>>,
 }
 
-/// Loads and compiles the seccomp profile while we may still read root-only files.
-pub fn filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
+/// Loads and compiles the seccomp profile while we may still read root-only files, and adds the
+/// guard for `protect` to what every child installs.
+pub fn filters(
+    cfg: &RunConfig,
+    protect: &seccomp::guard::Protected,
+) -> Result<Filters, SetupError> {
+    let mut f = profile_filters(cfg)?;
+    if !cfg.allow_new_privs
+        && let Some(arch) = seccomp::Arch::native()
+    {
+        f.program.push(seccomp::guard::filter(arch, protect));
+    }
+    Ok(f)
+}
+
+fn profile_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
     use crate::cli::Seccomp;
     let profile = match &cfg.seccomp {
         Seccomp::Unconfined => {
-            warn!("seccomp is off (--seccomp unconfined): the program may use every syscall");
+            warn!(
+                "seccomp is off (--seccomp unconfined): the program may use every syscall, except \
+                 those aimed at PID 1"
+            );
             return Ok(Filters {
                 program: Vec::new(),
                 pid1: Vec::new(),

@@ -1,0 +1,558 @@
+//! The guard: a small seccomp filter, installed in every child of PID 1 right before `execve`, that
+//! refuses (EPERM) the syscalls with which a process of PID 1's own uid could change PID 1.
+//!
+//! Why it is needed: PID 1 runs as the program's uid (it drops to it, so that a bug in pidguard is
+//! not a root bug), and for most process-to-process syscalls the kernel's only test is "same uid".
+//! Non-dumpable (which PID 1 is) stops ptrace, `process_vm_*`, `/proc/1/mem` and `pidfd_getfd`, but
+//! not these, which are all allowed by Docker's default profile:
+//! - `prlimit64` (kernel/sys.c `check_prlimit_permission`: same uid): `RLIMIT_NOFILE` 1 makes PID 1's
+//!   `poll` fail forever, `RLIMIT_CPU` gets it killed, `RLIMIT_AS` makes it abort;
+//! - `setpriority`, `ioprio_set` (same uid, and `PRIO_USER`/`IOPRIO_WHO_USER` reach *every* process
+//!   of the uid, PID 1 included, with `who = 0`), `sched_setscheduler`, `sched_setparam`,
+//!   `sched_setattr`, `sched_setaffinity` (`check_same_owner`): PID 1 starved behind the program;
+//! - `kill`, `tkill`, `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo` (kill(2): same uid): PID 1
+//!   blocks every signal and reads them from a signalfd, so the kernel's "init ignores signals it
+//!   has no handler for" rule does not apply: a SIGTERM from the program is a shutdown request.
+//!   `kill(-1)` skips the namespace's init (kernel/signal.c `kill_something_info`), so it is refused
+//!   only when pidguard is not PID 1; `kill(-pgid)` of pidguard's process group is refused when it
+//!   has one that can be named (> 1);
+//! - `fcntl(F_SETOWN, pid)`: the kernel then sends SIGIO (or the `F_SETSIG` signal, SIGTERM if one
+//!   likes) to PID 1 whenever the descriptor is ready, with the setter's credentials;
+//! - `pidfd_open(PID 1)`, `process_vm_readv/writev`, `ptrace` aimed at PID 1: already refused by the
+//!   kernel for a non-dumpable PID 1, refused here too because it costs nothing.
+//!
+//! What it cannot see: arguments behind pointers. `F_SETOWN_EX` and `ioctl(FIOSETOWN/SIOCSPGRP)` pass
+//! the owner in memory, and `pidfd_send_signal` takes a descriptor, which `open("/proc/1")` also
+//! gives. Landlock's `LANDLOCK_SCOPE_SIGNAL` (ABI 6) covers all of those in the kernel, so when the
+//! program gets that scope (see `landlock.rs`) the guard leaves them alone; without it the guard
+//! refuses `F_SETOWN_EX`, `FIOSETOWN` and `SIOCSPGRP` outright (rarely used: `F_SETOWN` is the
+//! common way, and it stays allowed for every other pid).
+//!
+//! The pid arguments are `int`s: the kernel uses the low 32 bits of the register (the
+//! `SYSCALL_DEFINE` casts), so only the low half is compared; `kill(0x1_0000_0001)` is `kill(1)`.
+//!
+//! Shape and cost: every syscall of the program runs this filter after the main one (the kernel runs
+//! every filter of the stack and keeps the most severe answer, so the guard's ALLOW never widens the
+//! main filter). The fast path, for any syscall not listed, is: load arch, compare, load nr, mask
+//! the x32 bit, a binary search over the ~20 listed numbers (five comparisons), `ret ALLOW`: about
+//! ten instructions. A listed syscall then loads and compares one or two arguments.
+//!
+//! Other ABIs: with a main filter every syscall through another ABI (i386, x32, arm32) is killed
+//! before the guard matters, but with `--seccomp unconfined` the guard is the only filter, so it
+//! knows the i386/arm32 numbers of the same calls and treats x32 numbers (bit 30) as their 64-bit
+//! twins (x32's own numbers for `ioctl`, `ptrace`, `rt_sigqueueinfo`, ... are in the table too).
+
+use super::compile::Arch;
+
+/// What the guard protects: PID 1 as the program sees it (the same PID namespace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protected {
+    /// pidguard's pid (1 as the PID 1 of a container; anything when it is not).
+    pub pid: u32,
+    /// pidguard's process group, 0 when it is outside our namespace (and cannot be named).
+    pub pgid: u32,
+    /// Whether the program also gets Landlock's signal scope, which covers what the guard cannot
+    /// see (owners passed in memory, pidfds from /proc).
+    pub scoped: bool,
+}
+
+impl Protected {
+    /// This process.
+    pub fn this_process(scoped: bool) -> Protected {
+        Protected {
+            pid: std::process::id(),
+            pgid: nix::unistd::getpgrp().as_raw().max(0) as u32,
+            scoped,
+        }
+    }
+}
+
+const PRIO_PROCESS: u32 = 0;
+const PRIO_PGRP: u32 = 1;
+const PRIO_USER: u32 = 2;
+const IOPRIO_WHO_PROCESS: u32 = 1;
+const IOPRIO_WHO_PGRP: u32 = 2;
+const IOPRIO_WHO_USER: u32 = 3;
+const F_SETOWN: u32 = 8;
+const F_SETOWN_EX: u32 = 15;
+const FIOSETOWN: u32 = 0x8901;
+const SIOCSPGRP: u32 = 0x8902;
+
+/// One way a call is refused: every (argument index, low 32 bits) must match.
+type Alternative = Vec<(u8, u32)>;
+
+/// The refused calls: syscall name and its alternatives (any one refuses).
+pub fn rules(p: &Protected) -> Vec<(&'static str, Vec<Alternative>)> {
+    let pid = p.pid;
+    let neg = |v: u32| (v as i32).wrapping_neg() as u32;
+    // A group that `kill(-pgid)` can name: 0 is "my own group" and -1 is "everyone".
+    let pgid = (p.pgid > 1).then_some(p.pgid);
+    let on_pid = |arg: u8| vec![vec![(arg, pid)]];
+    let mut kill = vec![vec![(0, pid)]];
+    if pid != 1 {
+        // kill(-1) spares only the namespace's init, and then only when that is us.
+        kill.push(vec![(0, u32::MAX)]);
+    }
+    kill.extend(pgid.map(|g| vec![(0, neg(g))]));
+    let mut setpriority = vec![vec![(0, PRIO_PROCESS), (1, pid)], vec![(0, PRIO_USER)]];
+    setpriority.extend(pgid.map(|g| vec![(0, PRIO_PGRP), (1, g)]));
+    let mut ioprio = vec![
+        vec![(0, IOPRIO_WHO_PROCESS), (1, pid)],
+        vec![(0, IOPRIO_WHO_USER)],
+    ];
+    ioprio.extend(pgid.map(|g| vec![(0, IOPRIO_WHO_PGRP), (1, g)]));
+    let mut fcntl = vec![vec![(1, F_SETOWN), (2, pid)]];
+    fcntl.extend(pgid.map(|g| vec![(1, F_SETOWN), (2, neg(g))]));
+    let mut ioctl = Vec::new();
+    if !p.scoped {
+        fcntl.push(vec![(1, F_SETOWN_EX)]);
+        ioctl = vec![vec![(1, FIOSETOWN)], vec![(1, SIOCSPGRP)]];
+    }
+    let mut rules = vec![
+        ("kill", kill),
+        ("tkill", on_pid(0)),
+        ("tgkill", vec![vec![(0, pid)], vec![(1, pid)]]),
+        ("rt_sigqueueinfo", on_pid(0)),
+        ("rt_tgsigqueueinfo", vec![vec![(0, pid)], vec![(1, pid)]]),
+        ("prlimit64", on_pid(0)),
+        ("setpriority", setpriority),
+        ("ioprio_set", ioprio),
+        ("sched_setparam", on_pid(0)),
+        ("sched_setscheduler", on_pid(0)),
+        ("sched_setaffinity", on_pid(0)),
+        ("sched_setattr", on_pid(0)),
+        ("pidfd_open", on_pid(0)),
+        ("process_vm_readv", on_pid(0)),
+        ("process_vm_writev", on_pid(0)),
+        ("ptrace", on_pid(1)),
+        ("fcntl", fcntl.clone()),
+        ("fcntl64", fcntl),
+    ];
+    if !ioctl.is_empty() {
+        rules.push(("ioctl", ioctl));
+    }
+    rules
+}
+
+/// An ABI the guard knows: `seccomp_data.arch`, a mask applied to the number, and name → number.
+struct Abi {
+    audit: u32,
+    mask: u32,
+    number: fn(&str) -> Vec<u32>,
+}
+
+const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
+const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+fn x86_64_numbers(name: &str) -> Vec<u32> {
+    // x32's own numbers for calls whose 64-bit entry takes a different struct (syscall_64.tbl).
+    let x32 = match name {
+        "ioctl" => Some(514),
+        "ptrace" => Some(521),
+        "rt_sigqueueinfo" => Some(524),
+        "rt_tgsigqueueinfo" => Some(536),
+        "process_vm_readv" => Some(539),
+        "process_vm_writev" => Some(540),
+        _ => None,
+    };
+    Arch::X86_64
+        .syscall_number(name)
+        .into_iter()
+        .chain(x32)
+        .collect()
+}
+
+fn aarch64_numbers(name: &str) -> Vec<u32> {
+    Arch::Aarch64.syscall_number(name).into_iter().collect()
+}
+
+/// i386 (arch/x86/entry/syscalls/syscall_32.tbl).
+fn i386_numbers(name: &str) -> Vec<u32> {
+    let nr = match name {
+        "ptrace" => 26,
+        "kill" => 37,
+        "ioctl" => 54,
+        "fcntl" => 55,
+        "setpriority" => 97,
+        "sched_setparam" => 154,
+        "sched_setscheduler" => 156,
+        "rt_sigqueueinfo" => 178,
+        "fcntl64" => 221,
+        "tkill" => 238,
+        "sched_setaffinity" => 241,
+        "tgkill" => 270,
+        "ioprio_set" => 289,
+        "rt_tgsigqueueinfo" => 335,
+        "prlimit64" => 340,
+        "process_vm_readv" => 347,
+        "process_vm_writev" => 348,
+        "sched_setattr" => 351,
+        "pidfd_open" => 434,
+        _ => return Vec::new(),
+    };
+    vec![nr]
+}
+
+/// arm32 EABI (arch/arm/tools/syscall.tbl), the compat ABI of arm64 kernels.
+fn arm_numbers(name: &str) -> Vec<u32> {
+    let nr = match name {
+        "ptrace" => 26,
+        "kill" => 37,
+        "ioctl" => 54,
+        "fcntl" => 55,
+        "setpriority" => 97,
+        "sched_setparam" => 154,
+        "sched_setscheduler" => 156,
+        "rt_sigqueueinfo" => 178,
+        "fcntl64" => 221,
+        "tkill" => 238,
+        "sched_setaffinity" => 241,
+        "tgkill" => 268,
+        "ioprio_set" => 314,
+        "rt_tgsigqueueinfo" => 363,
+        "prlimit64" => 369,
+        "process_vm_readv" => 376,
+        "process_vm_writev" => 377,
+        "sched_setattr" => 380,
+        "pidfd_open" => 434,
+        _ => return Vec::new(),
+    };
+    vec![nr]
+}
+
+fn abis(arch: Arch) -> [Abi; 2] {
+    match arch {
+        Arch::X86_64 => [
+            Abi {
+                audit: AUDIT_ARCH_X86_64,
+                mask: !X32_SYSCALL_BIT,
+                number: x86_64_numbers,
+            },
+            Abi {
+                audit: AUDIT_ARCH_I386,
+                mask: u32::MAX,
+                number: i386_numbers,
+            },
+        ],
+        Arch::Aarch64 => [
+            Abi {
+                audit: AUDIT_ARCH_AARCH64,
+                mask: u32::MAX,
+                number: aarch64_numbers,
+            },
+            Abi {
+                audit: AUDIT_ARCH_ARM,
+                mask: u32::MAX,
+                number: arm_numbers,
+            },
+        ],
+    }
+}
+
+const LD_W_ABS: u16 = 0x20;
+const ALU_AND_K: u16 = 0x54;
+const JA: u16 = 0x05;
+const JEQ_K: u16 = 0x15;
+const JGE_K: u16 = 0x35;
+const RET_K: u16 = 0x06;
+const OFF_NR: u32 = 0;
+const OFF_ARCH: u32 = 4;
+const RET_ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+const RET_EPERM: u32 = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+
+/// The low half of argument i in `struct seccomp_data` (both architectures are little-endian).
+fn off_arg_low(index: u8) -> u32 {
+    16 + 8 * u32::from(index)
+}
+
+/// A position counted from the end of the program (1 = last instruction).
+type Label = usize;
+
+/// Builds the program backwards (classic BPF only jumps forward, so every target exists first).
+#[derive(Default)]
+struct Asm {
+    rev: Vec<libc::sock_filter>,
+}
+
+impl Asm {
+    fn push(&mut self, code: u16, k: u32, jt: u8, jf: u8) -> Label {
+        self.rev.push(libc::sock_filter { code, jt, jf, k });
+        self.rev.len()
+    }
+
+    fn ja(&mut self, target: Label) -> Label {
+        let distance = self.rev.len() - target;
+        self.push(JA, distance as u32, 0, 0)
+    }
+
+    /// `if A <op> k goto t else goto f`, through a `ja` when a target is over 255 away.
+    fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
+        loop {
+            let here = self.rev.len() + 1;
+            let (dt, df) = (here - t - 1, here - f - 1);
+            if dt > 255 {
+                t = self.ja(t);
+            } else if df > 255 {
+                f = self.ja(f);
+            } else {
+                return self.push(code, k, dt as u8, df as u8);
+            }
+        }
+    }
+
+    /// Refuses when any alternative matches entirely, allows otherwise.
+    fn block(&mut self, alts: &[Alternative], deny: Label, allow: Label) -> Label {
+        let mut next = allow;
+        for alt in alts.iter().rev() {
+            let mut hit = deny;
+            for &(arg, value) in alt.iter().rev() {
+                self.jump(JEQ_K, value, hit, next);
+                hit = self.push(LD_W_ABS, off_arg_low(arg), 0, 0);
+            }
+            next = hit;
+        }
+        next
+    }
+
+    /// Binary search of the syscall number (in A) over sorted `entries`.
+    fn tree(&mut self, entries: &[(u32, Label)], miss: Label) -> Label {
+        if entries.len() <= 2 {
+            let mut next = miss;
+            for &(nr, target) in entries.iter().rev() {
+                next = self.jump(JEQ_K, nr, target, next);
+            }
+            return next;
+        }
+        let mid = entries.len() / 2;
+        let high = self.tree(&entries[mid..], miss);
+        let low = self.tree(&entries[..mid], miss);
+        self.jump(JGE_K, entries[mid].0, high, low)
+    }
+
+    fn finish(mut self) -> Vec<libc::sock_filter> {
+        self.rev.reverse();
+        self.rev
+    }
+}
+
+/// The guard for `arch`, protecting `p`.
+pub fn filter(arch: Arch, p: &Protected) -> Vec<libc::sock_filter> {
+    let rules = rules(p);
+    let mut asm = Asm::default();
+    let allow = asm.push(RET_K, RET_ALLOW, 0, 0);
+    let deny = asm.push(RET_K, RET_EPERM, 0, 0);
+    let blocks: Vec<(&str, Label)> = rules
+        .iter()
+        .map(|(name, alts)| (*name, asm.block(alts, deny, allow)))
+        .collect();
+    let mut entries = Vec::new();
+    for abi in abis(arch) {
+        let mut table: Vec<(u32, Label)> = blocks
+            .iter()
+            .flat_map(|&(name, block)| (abi.number)(name).into_iter().map(move |nr| (nr, block)))
+            .collect();
+        table.sort_unstable();
+        table.dedup_by_key(|e| e.0);
+        let search = asm.tree(&table, allow);
+        if search != asm.rev.len() {
+            asm.ja(search);
+        }
+        if abi.mask != u32::MAX {
+            asm.push(ALU_AND_K, abi.mask, 0, 0);
+        }
+        entries.push((abi.audit, asm.push(LD_W_ABS, OFF_NR, 0, 0)));
+    }
+    // The native ABI first: it is the one that runs.
+    let mut next = allow;
+    for &(audit, entry) in entries.iter().rev() {
+        next = asm.jump(JEQ_K, audit, entry, next);
+    }
+    asm.push(LD_W_ABS, OFF_ARCH, 0, 0);
+    asm.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::compile::sim::{Data, run};
+    use super::*;
+
+    fn protected(pid: u32, pgid: u32, scoped: bool) -> Protected {
+        Protected { pid, pgid, scoped }
+    }
+
+    fn call(prog: &[libc::sock_filter], arch: u32, nr: u32, args: &[u64]) -> u32 {
+        let mut a = [0u64; 6];
+        a[..args.len()].copy_from_slice(args);
+        let ret = run(
+            &prog
+                .iter()
+                .map(|i| seccompiler::sock_filter {
+                    code: i.code,
+                    jt: i.jt,
+                    jf: i.jf,
+                    k: i.k,
+                })
+                .collect::<Vec<_>>(),
+            &Data { nr, arch, args: a },
+        );
+        assert!(ret == RET_ALLOW || ret == RET_EPERM, "{ret:#x}");
+        ret
+    }
+
+    fn nr(name: &str) -> u32 {
+        x86_64_numbers(name)[0]
+    }
+
+    const X: u32 = AUDIT_ARCH_X86_64;
+
+    #[test]
+    fn every_listed_call_aimed_at_pid1_is_refused_and_others_pass() {
+        for (pid, pgid, scoped) in [(1, 1, true), (1, 0, false), (7, 7, true), (7, 3, false)] {
+            let p = protected(pid, pgid, scoped);
+            let prog = filter(Arch::X86_64, &p);
+            let me = u64::from(pid);
+            let other = me + 1000;
+            for name in [
+                "kill",
+                "tkill",
+                "rt_sigqueueinfo",
+                "prlimit64",
+                "sched_setparam",
+                "sched_setscheduler",
+                "sched_setaffinity",
+                "sched_setattr",
+                "pidfd_open",
+                "process_vm_readv",
+                "process_vm_writev",
+            ] {
+                assert_eq!(call(&prog, X, nr(name), &[me, 15]), RET_EPERM, "{name}");
+                // The kernel reads an int: high bits do not hide the pid.
+                let high = (0xdead_u64 << 32) | me;
+                assert_eq!(call(&prog, X, nr(name), &[high, 15]), RET_EPERM, "{name}");
+                assert_eq!(call(&prog, X, nr(name), &[other, 15]), RET_ALLOW, "{name}");
+                assert_eq!(call(&prog, X, nr(name), &[0, 15]), RET_ALLOW, "{name}");
+            }
+            for name in ["tgkill", "rt_tgsigqueueinfo"] {
+                assert_eq!(call(&prog, X, nr(name), &[me, other]), RET_EPERM);
+                assert_eq!(call(&prog, X, nr(name), &[other, me]), RET_EPERM);
+                assert_eq!(call(&prog, X, nr(name), &[other, other]), RET_ALLOW);
+            }
+            assert_eq!(call(&prog, X, nr("ptrace"), &[16, me]), RET_EPERM);
+            assert_eq!(call(&prog, X, nr("ptrace"), &[16, other]), RET_ALLOW);
+            // setpriority / ioprio_set: the process, PRIO_USER always, the group when nameable.
+            let sp = nr("setpriority");
+            assert_eq!(call(&prog, X, sp, &[0, me, 19]), RET_EPERM);
+            assert_eq!(call(&prog, X, sp, &[0, other, 19]), RET_ALLOW);
+            assert_eq!(call(&prog, X, sp, &[0, 0, 19]), RET_ALLOW);
+            assert_eq!(call(&prog, X, sp, &[2, 0, 19]), RET_EPERM);
+            assert_eq!(call(&prog, X, sp, &[1, 0, 19]), RET_ALLOW);
+            let io = nr("ioprio_set");
+            assert_eq!(call(&prog, X, io, &[1, me, 0]), RET_EPERM);
+            assert_eq!(call(&prog, X, io, &[3, 0, 0]), RET_EPERM);
+            assert_eq!(call(&prog, X, io, &[1, 0, 0]), RET_ALLOW);
+            let group = u64::from(pgid);
+            let want_group = if pgid > 1 { RET_EPERM } else { RET_ALLOW };
+            assert_eq!(call(&prog, X, sp, &[1, group, 19]), want_group);
+            assert_eq!(call(&prog, X, io, &[2, group, 0]), want_group);
+            let minus = |v: u64| (v as i64).wrapping_neg() as u64;
+            assert_eq!(
+                call(&prog, X, nr("kill"), &[minus(group), 15]),
+                if pgid > 1 || pid != 1 && pgid == 1 {
+                    RET_EPERM
+                } else {
+                    RET_ALLOW
+                },
+                "kill(-pgid) with {p:?}"
+            );
+            // kill(-1) spares init; it reaches pidguard when pidguard is not init.
+            let want = if pid == 1 { RET_ALLOW } else { RET_EPERM };
+            assert_eq!(call(&prog, X, nr("kill"), &[minus(1), 9]), want);
+            assert_eq!(call(&prog, X, nr("kill"), &[minus(other), 9]), RET_ALLOW);
+            // F_SETOWN to PID 1; F_SETOWN_EX and FIOSETOWN only without Landlock's signal scope.
+            let f = nr("fcntl");
+            assert_eq!(call(&prog, X, f, &[3, 8, me]), RET_EPERM);
+            assert_eq!(call(&prog, X, f, &[3, 8, other]), RET_ALLOW);
+            assert_eq!(call(&prog, X, f, &[3, 1, me]), RET_ALLOW);
+            let unseen = if scoped { RET_ALLOW } else { RET_EPERM };
+            assert_eq!(call(&prog, X, f, &[3, 15, 0]), unseen);
+            assert_eq!(call(&prog, X, nr("ioctl"), &[3, 0x8901, 0]), unseen);
+            assert_eq!(call(&prog, X, nr("ioctl"), &[3, 0x5401, 0]), RET_ALLOW);
+            // Everything else passes, whatever its arguments.
+            for (name, number) in crate::seccomp::syscalls::table(Arch::X86_64).unwrap() {
+                if rules(&p).iter().all(|(n, _)| n != name) {
+                    assert_eq!(call(&prog, X, *number, &[me, me, me]), RET_ALLOW, "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_abis_are_guarded_with_their_own_numbers() {
+        let p = protected(1, 0, true);
+        let prog = filter(Arch::X86_64, &p);
+        // x32: the bit set, the common number or x32's own.
+        assert_eq!(call(&prog, X, X32_SYSCALL_BIT | 62, &[1, 9]), RET_EPERM);
+        assert_eq!(call(&prog, X, X32_SYSCALL_BIT | 524, &[1, 9]), RET_EPERM);
+        assert_eq!(call(&prog, X, X32_SYSCALL_BIT | 62, &[2, 9]), RET_ALLOW);
+        // i386: kill is 37 there (alarm in the 64-bit table), prlimit64 340.
+        assert_eq!(call(&prog, AUDIT_ARCH_I386, 37, &[1, 9]), RET_EPERM);
+        assert_eq!(call(&prog, AUDIT_ARCH_I386, 340, &[1, 7]), RET_EPERM);
+        assert_eq!(call(&prog, AUDIT_ARCH_I386, 37, &[2, 9]), RET_ALLOW);
+        assert_eq!(call(&prog, X, 37, &[1]), RET_ALLOW);
+        assert_eq!(call(&prog, X, u32::MAX, &[1]), RET_ALLOW);
+        let arm = filter(Arch::Aarch64, &p);
+        let a64 = |n: &str| aarch64_numbers(n)[0];
+        assert_eq!(
+            call(&arm, AUDIT_ARCH_AARCH64, a64("kill"), &[1, 9]),
+            RET_EPERM
+        );
+        assert_eq!(
+            call(&arm, AUDIT_ARCH_AARCH64, a64("prlimit64"), &[1, 7]),
+            RET_EPERM
+        );
+        assert_eq!(call(&arm, AUDIT_ARCH_ARM, 369, &[1, 7]), RET_EPERM);
+        assert_eq!(call(&arm, AUDIT_ARCH_ARM, 37, &[1, 9]), RET_EPERM);
+        assert_eq!(call(&arm, AUDIT_ARCH_ARM, 37, &[3, 9]), RET_ALLOW);
+        // Every name the guard lists exists in each native table (fcntl64 is 32-bit only).
+        for (name, _) in rules(&protected(7, 7, false)) {
+            if name != "fcntl64" {
+                assert!(!x86_64_numbers(name).is_empty(), "{name}");
+                assert!(!aarch64_numbers(name).is_empty(), "{name}");
+            }
+            assert!(!i386_numbers(name).is_empty(), "{name}");
+            assert!(!arm_numbers(name).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn fast_path_is_short() {
+        let prog = filter(Arch::X86_64, &protected(1, 1, true));
+        // Count the instructions `read` runs.
+        let mut pc = 0;
+        let mut steps = 0;
+        let mut a = 0u32;
+        loop {
+            let i = prog[pc];
+            steps += 1;
+            pc = match i.code {
+                LD_W_ABS => {
+                    a = if i.k == OFF_ARCH { X } else { 0 };
+                    pc + 1
+                }
+                ALU_AND_K => {
+                    a &= i.k;
+                    pc + 1
+                }
+                JA => pc + 1 + i.k as usize,
+                JEQ_K => pc + 1 + usize::from(if a == i.k { i.jt } else { i.jf }),
+                JGE_K => pc + 1 + usize::from(if a >= i.k { i.jt } else { i.jf }),
+                _ => break,
+            };
+        }
+        assert!(steps <= 12, "{steps} instructions for read(2)");
+        assert!(prog.len() < 200, "{} instructions", prog.len());
+    }
+}
