@@ -67,10 +67,10 @@ fn program_and_pid1_both_run_filtered() {
         "-c",
         "grep -E '^Seccomp:' /proc/self/status /proc/1/status",
     ]);
-    // The program keeps the guard (src/seccomp/guard.rs): only calls aimed at PID 1 are refused.
+    // Both keep the guard (src/seccomp/guard.rs): only calls aimed at PID 1 are refused.
     assert_eq!(
         out.stdout,
-        "/proc/self/status:Seccomp:\t2\n/proc/1/status:Seccomp:\t0\n"
+        "/proc/self/status:Seccomp:\t2\n/proc/1/status:Seccomp:\t2\n"
     );
     assert!(out.stderr.contains("seccomp is off"), "{}", out.stderr);
 }

@@ -1,5 +1,7 @@
-//! The guard: a small seccomp filter, installed in every child of PID 1 right before `execve`, that
-//! refuses (EPERM) the syscalls with which a process of PID 1's own uid could change PID 1.
+//! The guard: a small seccomp program that refuses (EPERM) the syscalls with which a process of PID
+//! 1's own uid could change PID 1. PID 1 puts it in front of its own filter (see [`prepend`]), so
+//! every child inherits it, the program, its restarts and the app checks alike; PID 1 itself never
+//! makes these calls against itself (its limits are set before the filter, with pid 0).
 //!
 //! Why it is needed: PID 1 runs as the program's uid (it drops to it, so that a bug in pidguard is
 //! not a root bug), and for most process-to-process syscalls the kernel's only test is "same uid".
@@ -31,16 +33,17 @@
 //! The pid arguments are `int`s: the kernel uses the low 32 bits of the register (the
 //! `SYSCALL_DEFINE` casts), so only the low half is compared; `kill(0x1_0000_0001)` is `kill(1)`.
 //!
-//! Shape and cost: every syscall of the program runs this filter after the main one (the kernel runs
-//! every filter of the stack and keeps the most severe answer, so the guard's ALLOW never widens the
-//! main filter). The fast path, for any syscall not listed, is: load arch, compare, load nr, mask
-//! the x32 bit, a binary search over the ~20 listed numbers (five comparisons), `ret ALLOW`: about
-//! ten instructions. A listed syscall then loads and compares one or two arguments.
+//! Shape and cost: the guard runs first and falls through into the main filter for every call it
+//! does not refuse, so it can only narrow the main filter, never widen it. Its fast path, for any
+//! syscall not listed, is: load arch, compare, load nr, mask the x32 bit, a binary search over the
+//! ~20 listed numbers (five comparisons), then the main filter: about ten more instructions per
+//! syscall, and no second filter to check and JIT-compile at start-up. A listed syscall then loads
+//! and compares one or two arguments.
 //!
-//! Other ABIs: with a main filter every syscall through another ABI (i386, x32, arm32) is killed
-//! before the guard matters, but with `--seccomp unconfined` the guard is the only filter, so it
-//! knows the i386/arm32 numbers of the same calls and treats x32 numbers (bit 30) as their 64-bit
-//! twins (x32's own numbers for `ioctl`, `ptrace`, `rt_sigqueueinfo`, ... are in the table too).
+//! Other ABIs: with a main filter every syscall through another ABI (i386, arm32) is killed by it,
+//! so the guard leaves them to it; with `--seccomp unconfined` the guard is the only filter, so it
+//! also knows the i386/arm32 numbers of the same calls. x32 numbers (bit 30) are guarded as their
+//! 64-bit twins (x32's own numbers for `ioctl`, `ptrace`, `rt_sigqueueinfo`, ... are in the table).
 
 use super::compile::Arch;
 
@@ -338,8 +341,9 @@ impl Asm {
     }
 }
 
-/// The guard for `arch`, protecting `p`.
-pub fn filter(arch: Arch, p: &Protected) -> Vec<libc::sock_filter> {
+/// The guard for `arch`, protecting `p`, as a filter of its own. `compat`: also guard the other ABI
+/// of the architecture (i386, arm32), for when no main filter kills it.
+pub fn filter(arch: Arch, p: &Protected, compat: bool) -> Vec<libc::sock_filter> {
     let rules = rules(p);
     let mut asm = Asm::default();
     let allow = asm.push(RET_K, RET_ALLOW, 0, 0);
@@ -349,7 +353,7 @@ pub fn filter(arch: Arch, p: &Protected) -> Vec<libc::sock_filter> {
         .map(|(name, alts)| (*name, asm.block(alts, deny, allow)))
         .collect();
     let mut entries = Vec::new();
-    for abi in abis(arch) {
+    for abi in abis(arch).into_iter().take(if compat { 2 } else { 1 }) {
         let mut table: Vec<(u32, Label)> = blocks
             .iter()
             .flat_map(|&(name, block)| (abi.number)(name).into_iter().map(move |nr| (nr, block)))
@@ -374,9 +378,22 @@ pub fn filter(arch: Arch, p: &Protected) -> Vec<libc::sock_filter> {
     asm.finish()
 }
 
+/// One filter that runs the guard first and then `main` (for every call the guard does not refuse):
+/// the guard's one `ret ALLOW` is its last instruction and every path that allows jumps there, so
+/// dropping it makes those paths fall into `main`'s first instruction. `main`'s own jumps are
+/// relative and stay valid. One filter instead of two: the kernel checks and JIT-compiles each
+/// filter at every start (about 100 us for a short one on this machine) and runs every filter of
+/// the stack on every syscall.
+pub fn prepend(guard: &[libc::sock_filter], main: &[libc::sock_filter]) -> Vec<libc::sock_filter> {
+    let (last, body) = guard.split_last().expect("the guard is never empty");
+    debug_assert!(last.code == RET_K && last.k == RET_ALLOW);
+    debug_assert!(body.iter().all(|i| !(i.code == RET_K && i.k == RET_ALLOW)));
+    body.iter().chain(main).copied().collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::compile::sim::{Data, run};
+    use super::super::compile::eval::{Data, run};
     use super::*;
 
     fn protected(pid: u32, pgid: u32, scoped: bool) -> Protected {
@@ -412,7 +429,7 @@ mod tests {
     fn every_listed_call_aimed_at_pid1_is_refused_and_others_pass() {
         for (pid, pgid, scoped) in [(1, 1, true), (1, 0, false), (7, 7, true), (7, 3, false)] {
             let p = protected(pid, pgid, scoped);
-            let prog = filter(Arch::X86_64, &p);
+            let prog = filter(Arch::X86_64, &p, true);
             let me = u64::from(pid);
             let other = me + 1000;
             for name in [
@@ -492,7 +509,7 @@ mod tests {
     #[test]
     fn other_abis_are_guarded_with_their_own_numbers() {
         let p = protected(1, 0, true);
-        let prog = filter(Arch::X86_64, &p);
+        let prog = filter(Arch::X86_64, &p, true);
         // x32: the bit set, the common number or x32's own.
         assert_eq!(call(&prog, X, X32_SYSCALL_BIT | 62, &[1, 9]), RET_EPERM);
         assert_eq!(call(&prog, X, X32_SYSCALL_BIT | 524, &[1, 9]), RET_EPERM);
@@ -503,7 +520,7 @@ mod tests {
         assert_eq!(call(&prog, AUDIT_ARCH_I386, 37, &[2, 9]), RET_ALLOW);
         assert_eq!(call(&prog, X, 37, &[1]), RET_ALLOW);
         assert_eq!(call(&prog, X, u32::MAX, &[1]), RET_ALLOW);
-        let arm = filter(Arch::Aarch64, &p);
+        let arm = filter(Arch::Aarch64, &p, true);
         let a64 = |n: &str| aarch64_numbers(n)[0];
         assert_eq!(
             call(&arm, AUDIT_ARCH_AARCH64, a64("kill"), &[1, 9]),
@@ -529,7 +546,7 @@ mod tests {
 
     #[test]
     fn fast_path_is_short() {
-        let prog = filter(Arch::X86_64, &protected(1, 1, true));
+        let prog = filter(Arch::X86_64, &protected(1, 1, true), true);
         // Count the instructions `read` runs.
         let mut pc = 0;
         let mut steps = 0;
@@ -554,5 +571,64 @@ mod tests {
         }
         assert!(steps <= 12, "{steps} instructions for read(2)");
         assert!(prog.len() < 200, "{} instructions", prog.len());
+    }
+
+    #[test]
+    fn prepended_to_a_main_filter_the_guard_refuses_first_and_main_decides_the_rest() {
+        let p = protected(1, 1, true);
+        let main = crate::seccomp::prebuilt_default(0)
+            .map(|f| f[0].clone())
+            .unwrap_or_else(|| {
+                crate::seccomp::to_libc(
+                    &crate::seccomp::compile(&crate::seccomp::default_profile(), 0, &[]).unwrap()
+                        [0],
+                )
+            });
+        let merged = prepend(&filter(Arch::X86_64, &p, false), &main);
+        let native_only = filter(Arch::X86_64, &p, false);
+        assert!(native_only.len() < filter(Arch::X86_64, &p, true).len());
+        let conv = |f: &[libc::sock_filter]| -> Vec<seccompiler::sock_filter> {
+            f.iter()
+                .map(|i| seccompiler::sock_filter {
+                    code: i.code,
+                    jt: i.jt,
+                    jf: i.jf,
+                    k: i.k,
+                })
+                .collect()
+        };
+        let (merged, main) = (conv(&merged), conv(&main));
+        let at = |nr: u32, args: [u64; 6]| Data { nr, arch: X, args };
+        // Refused by the guard, whatever main says.
+        assert_eq!(
+            run(&merged, &at(nr("prlimit64"), [1, 7, 0, 0, 0, 0])),
+            RET_EPERM
+        );
+        assert_eq!(
+            run(&merged, &at(nr("kill"), [1, 15, 0, 0, 0, 0])),
+            RET_EPERM
+        );
+        // Everything else: exactly main's answer (allow, EPERM, ENOSYS, kill), all arches.
+        let guarded = rules(&p);
+        for (name, number) in crate::seccomp::syscalls::table(Arch::X86_64).unwrap() {
+            if guarded.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            for args in [[2u64, 0, 0, 0, 0, 0], [0, 0x5412, 0, 0, 0, 0]] {
+                for arch in [X, AUDIT_ARCH_I386] {
+                    let d = Data {
+                        nr: *number,
+                        arch,
+                        args,
+                    };
+                    assert_eq!(run(&merged, &d), run(&main, &d), "{number} {arch:#x}");
+                }
+            }
+        }
+        // x32 numbers are guarded as their 64-bit twins; main still kills the x32 ABI otherwise.
+        let d = at(X32_SYSCALL_BIT | 62, [1, 9, 0, 0, 0, 0]);
+        assert_eq!(run(&merged, &d), RET_EPERM);
+        let d = at(X32_SYSCALL_BIT | 62, [2, 9, 0, 0, 0, 0]);
+        assert_eq!(run(&merged, &d), libc::SECCOMP_RET_KILL_PROCESS);
     }
 }

@@ -1,11 +1,11 @@
 //! PID 1's own seccomp policy: which filters PID 1 installs on itself before it forks, and which each
 //! child installs after it, right before `execve`.
 //!
-//! Every child also gets the guard (`guard.rs`) as its last filter, whatever `--seccomp` says, even
-//! `unconfined`: it refuses only calls aimed at PID 1, so it takes nothing a program legitimately
-//! needs, and without it "unconfined" would also mean "may change PID 1's limits and priority". The
-//! one case without it is `--allow-new-privs`: without no_new_privs an unprivileged process cannot
-//! install a filter at all.
+//! PID 1's filter starts with the guard (`guard.rs`), whatever `--seccomp` says, even `unconfined`
+//! (then the guard is the whole filter): it refuses only calls aimed at PID 1, so it takes nothing a
+//! program legitimately needs, and without it "unconfined" would also mean "may change PID 1's
+//! limits and priority". Every child inherits it. The one case without it is `--allow-new-privs`:
+//! without no_new_privs an unprivileged process cannot install a filter at all.
 
 use crate::cli::RunConfig;
 use crate::debug;
@@ -82,11 +82,14 @@ pub fn filters(
     cfg: &RunConfig,
     protect: &seccomp::guard::Protected,
 ) -> Result<Filters, SetupError> {
+    use seccomp::guard;
     let mut f = profile_filters(cfg)?;
-    if !cfg.allow_new_privs
-        && let Some(arch) = seccomp::Arch::native()
-    {
-        f.program.push(seccomp::guard::filter(arch, protect));
+    let Some(arch) = seccomp::Arch::native().filter(|_| !cfg.allow_new_privs) else {
+        return Ok(f);
+    };
+    match f.pid1.last_mut() {
+        Some(main) => *main = guard::prepend(&guard::filter(arch, protect, false), main),
+        None => f.pid1.push(guard::filter(arch, protect, true)),
     }
     Ok(f)
 }
@@ -96,8 +99,12 @@ fn profile_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
     let profile = match &cfg.seccomp {
         Seccomp::Unconfined => {
             warn!(
-                "seccomp is off (--seccomp unconfined): the program may use every syscall, except \
-                 those aimed at PID 1"
+                "seccomp is off (--seccomp unconfined): the program may use every syscall{}",
+                if cfg.allow_new_privs {
+                    ""
+                } else {
+                    ", except those aimed at PID 1"
+                }
             );
             return Ok(Filters {
                 program: Vec::new(),
