@@ -175,7 +175,8 @@ fn prlimit_nofile_1_on_pid1_without_a_filter() {
     // Without seccomp nothing can stop the prlimit itself: this is the loop's own defence.
     let a = attack(
         "nofile1-unconfined",
-        &["--seccomp", "unconfined"],
+        // No no_new_privs: no guard filter and no Landlock scope, which refuse the attack itself.
+        &["--seccomp", "unconfined", "--allow-new-privs"],
         "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (1, 1))",
         Probe::NotChecked,
     );
@@ -187,7 +188,8 @@ fn prlimit_nofile_1_on_pid1_without_a_filter() {
 fn prlimit_nofile_0_on_pid1_without_a_filter() {
     let a = attack(
         "nofile0-unconfined",
-        &["--seccomp", "unconfined"],
+        // No no_new_privs: no guard filter and no Landlock scope, which refuse the attack itself.
+        &["--seccomp", "unconfined", "--allow-new-privs"],
         "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (0, 0))",
         Probe::NotChecked,
     );
@@ -200,7 +202,8 @@ fn prlimit_nofile_1_on_pidguard_as_a_subreaper_without_a_filter() {
     let a = attack_as(
         false,
         "nofile1-plain",
-        &["--seccomp", "unconfined"],
+        // No no_new_privs: no guard filter and no Landlock scope, which refuse the attack itself.
+        &["--seccomp", "unconfined", "--allow-new-privs"],
         "resource.prlimit(PIDGUARD, resource.RLIMIT_NOFILE, (1, 1))",
         Probe::NotChecked,
     );
@@ -213,7 +216,8 @@ fn signal_flood_at_pid1() {
     // 20,000 signals PID 1 forwards: each is a debug line at most, and the program gets them.
     let a = attack(
         "sigflood",
-        &["-vv"],
+        // The guard and Landlock's signal scope refuse kill(PID 1): test the loop without them.
+        &["-vv", "--seccomp", "unconfined", "--allow-new-privs"],
         "import signal\n\
          signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n\
          for _ in range(20000): os.kill(PIDGUARD, signal.SIGUSR1)",
@@ -228,7 +232,8 @@ fn prlimit_address_space_1mb_on_pid1_without_a_filter() {
     // fresh allocation would abort it (and 134 would look like the program's crash).
     let a = attack(
         "as1m-unconfined",
-        &["--seccomp", "unconfined", "--metrics", "-vv"],
+        // No no_new_privs: no guard filter and no Landlock scope, which refuse the attack itself.
+        &["--seccomp", "unconfined", "--allow-new-privs", "--metrics", "-vv"],
         "resource.prlimit(PIDGUARD, resource.RLIMIT_AS, (1 << 20, 1 << 20))\n\
          import signal\n\
          for s in (signal.SIGUSR1, signal.SIGHUP, signal.SIGWINCH):\n    \
