@@ -233,7 +233,13 @@ fn prlimit_address_space_1mb_on_pid1_without_a_filter() {
     let a = attack(
         "as1m-unconfined",
         // No no_new_privs: no guard filter and no Landlock scope, which refuse the attack itself.
-        &["--seccomp", "unconfined", "--allow-new-privs", "--metrics", "-vv"],
+        &[
+            "--seccomp",
+            "unconfined",
+            "--allow-new-privs",
+            "--metrics",
+            "-vv",
+        ],
         "resource.prlimit(PIDGUARD, resource.RLIMIT_AS, (1 << 20, 1 << 20))\n\
          import signal\n\
          for s in (signal.SIGUSR1, signal.SIGHUP, signal.SIGWINCH):\n    \
