@@ -473,9 +473,11 @@ pub enum Step {
 impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
-        [Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock]
-            .into_iter()
-            .find(|s| *s as u32 == code)
+        [
+            Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock,
+        ]
+        .into_iter()
+        .find(|s| *s as u32 == code)
     }
 
     pub fn describe(self) -> &'static str {
