@@ -51,31 +51,63 @@ pub enum Reaped {
     NoChildren,
 }
 
+/// What one `waitpid(-1, WNOHANG | WUNTRACED)` found: PID 1's loop also follows the program's stops
+/// (tini's mode follows a job-control stop of the program when pidguard runs as a shell's job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    Reaped(Reaped),
+    /// A child was stopped by `sig`.
+    Stopped {
+        pid: i32,
+        sig: i32,
+    },
+}
+
 /// Reaps one exited child, if any. libc's `waitpid`, not nix's: nix turns the status into its
 /// `Signal` enum, which has no real-time signals, and answers EINVAL for a child killed by one
 /// (after the kernel has already reaped it: that exit would be lost).
 pub fn reap_one() -> io::Result<Reaped> {
+    loop {
+        // Without WUNTRACED no stop is reported: this returns at the first turn.
+        if let Waited::Reaped(r) = wait_any(libc::WNOHANG)? {
+            return Ok(r);
+        }
+    }
+}
+
+/// [`reap_one`], and a child's stop too.
+pub fn reap_or_stopped() -> io::Result<Waited> {
+    wait_any(libc::WNOHANG | libc::WUNTRACED)
+}
+
+fn wait_any(flags: c_int) -> io::Result<Waited> {
     let mut status: c_int = 0;
     loop {
         // SAFETY: waitpid writes one int into `status`, which outlives the call.
-        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        let pid = unsafe { libc::waitpid(-1, &mut status, flags) };
         return match pid {
-            0 => Ok(Reaped::Running),
+            0 => Ok(Waited::Reaped(Reaped::Running)),
             -1 => match io::Error::last_os_error() {
                 e if e.raw_os_error() == Some(libc::EINTR) => continue,
-                e if e.raw_os_error() == Some(libc::ECHILD) => Ok(Reaped::NoChildren),
+                e if e.raw_os_error() == Some(libc::ECHILD) => {
+                    Ok(Waited::Reaped(Reaped::NoChildren))
+                }
                 e => Err(e),
             },
-            pid if libc::WIFSIGNALED(status) => Ok(Reaped::Signaled {
+            pid if libc::WIFSTOPPED(status) => Ok(Waited::Stopped {
+                pid,
+                sig: libc::WSTOPSIG(status),
+            }),
+            pid if libc::WIFSIGNALED(status) => Ok(Waited::Reaped(Reaped::Signaled {
                 pid,
                 sig: libc::WTERMSIG(status),
                 core: libc::WCOREDUMP(status),
-            }),
-            // Without WUNTRACED/WCONTINUED only exits and deaths are reported.
-            pid => Ok(Reaped::Exited {
+            })),
+            // Without WCONTINUED only exits, deaths and (with WUNTRACED) stops are reported.
+            pid => Ok(Waited::Reaped(Reaped::Exited {
                 pid,
                 code: libc::WEXITSTATUS(status),
-            }),
+            })),
         };
     }
 }
@@ -302,7 +334,10 @@ pub struct ChildPlan {
     pub sigmask: libc::sigset_t,
     /// Signals that pidguard found ignored but had to reset (SIGCHLD), ignored again in the child.
     pub reignore: Vec<c_int>,
-    /// Put the child in the terminal's foreground process group (stdin is a tty).
+    /// Where the child goes among process groups and sessions.
+    pub place: Place,
+    /// With [`Place::OwnGroup`]: put the child in the terminal's foreground process group (stdin is
+    /// a tty).
     pub foreground: bool,
     /// Seccomp filters to install in order, last step before exec.
     pub filters: Vec<Vec<libc::sock_filter>>,
@@ -331,6 +366,46 @@ pub struct ChildCaps {
     /// Removed from the bounding set (empty without CAP_SETPCAP).
     pub drop_bounding: u64,
     pub last_cap: u32,
+}
+
+/// Where a child goes among process groups and sessions (init's session modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A process group of its own (`setpgid(0, 0)`): tini's way, and every app check.
+    OwnGroup,
+    /// A session of its own (`setsid`) with stdin's terminal, if it can have it, as its controlling
+    /// terminal (`TIOCSCTTY`): dumb-init's default mode.
+    NewSession,
+    /// PID 1's own group and session: dumb-init's `-c`.
+    Stay,
+}
+
+/// Gives up stdin's terminal as controlling terminal (`TIOCNOTTY`), so that a child in a new
+/// session can take it (dumb-init does the same before it forks). As a session leader this also
+/// hangs up the session's hold on it: the kernel sends SIGHUP and SIGCONT to the foreground group,
+/// with our own pid as sender (tiocnotty → disassociate_ctty).
+pub fn detach_terminal() -> io::Result<()> {
+    // SAFETY: TIOCNOTTY takes no argument.
+    check(unsafe { libc::ioctl(0, libc::TIOCNOTTY) }).map(|_| ())
+}
+
+/// Stops this process (`kill(getpid(), SIGSTOP)`): the shell that runs us as a job sees it stop.
+/// The kernel ignores it for PID 1 of a namespace.
+pub fn stop_self() -> io::Result<()> {
+    kill(std::process::id() as i32, libc::SIGSTOP)
+}
+
+/// Makes `to` the foreground process group of stdin's terminal, only if `ours` (pidguard's own
+/// group) holds it now: after a `fg`, not after a `bg` (SIGTTOU is blocked, so tcsetpgrp from the
+/// background would succeed and steal the terminal from the shell).
+pub fn hand_terminal(ours: i32, to: i32) -> io::Result<()> {
+    // SAFETY: tcgetpgrp and tcsetpgrp only take descriptor and group numbers.
+    unsafe {
+        if libc::tcgetpgrp(0) != ours {
+            return Ok(());
+        }
+        check(libc::tcsetpgrp(0, to)).map(|_| ())
+    }
 }
 
 /// The running kernel's release string (`uname -r`), from uname(2).
@@ -468,13 +543,14 @@ pub enum Step {
     Caps,
     Exec,
     Landlock,
+    Setsid,
 }
 
 impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
         [
-            Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock,
+            Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock, Setsid,
         ]
         .into_iter()
         .find(|s| *s as u32 == code)
@@ -490,6 +566,7 @@ impl Step {
             Step::Caps => "lower the set-up step's capabilities and set no_new_privs",
             Step::Exec => "execute the program",
             Step::Landlock => "confine the program with Landlock (landlock_restrict_self)",
+            Step::Setsid => "create the program's session (setsid)",
         }
     }
 }
@@ -508,6 +585,7 @@ impl ChildPlan {
             argv_ptrs: Vec::new(),
             sigmask,
             reignore: Vec::new(),
+            place: Place::OwnGroup,
             foreground: false,
             filters: Vec::new(),
             landlock: None,
@@ -800,9 +878,24 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
 
     // SAFETY: single syscalls on prepared data, see the function comment; every failure ends in die().
     unsafe {
-        // A process group of its own, so that -g and terminal job control address only the program.
-        if libc::setpgid(0, 0) == -1 {
-            die(Step::Setpgid, errno());
+        match plan.place {
+            // A process group of its own, so that -g and terminal job control address only the
+            // program.
+            Place::OwnGroup => {
+                if libc::setpgid(0, 0) == -1 {
+                    die(Step::Setpgid, errno());
+                }
+            }
+            // dumb-init's order: setsid, then stdin's terminal as controlling terminal. TIOCSCTTY
+            // fails (EPERM) while the terminal belongs to another session (pidguard run from a
+            // shell): the program then has none, as under dumb-init; not an error.
+            Place::NewSession => {
+                if libc::setsid() == -1 {
+                    die(Step::Setsid, errno());
+                }
+                libc::ioctl(0, libc::TIOCSCTTY, 0 as c_int);
+            }
+            Place::Stay => {}
         }
         // dup2 onto itself would keep close-on-exec (an fd opened while 0, 1 or 2 was closed got
         // that very number): clear the flag instead.
@@ -825,7 +918,7 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
         }
         // SIGTTOU is still blocked here (inherited mask), so tcsetpgrp from the background cannot
         // stop us. ENOTTY and friends just mean there is no controlling terminal: not an error.
-        if plan.foreground {
+        if plan.foreground && plan.place == Place::OwnGroup {
             libc::tcsetpgrp(0, libc::getpid());
         }
         for &sig in &plan.reignore {

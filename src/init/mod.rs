@@ -33,7 +33,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::RunConfig;
+use crate::cli::{RunConfig, SessionMode};
 use crate::error::{EXIT_NOT_FOUND, EXIT_SETUP, SetupError};
 use crate::health::metrics;
 use crate::health::schedule::{Checker, Health};
@@ -87,12 +87,15 @@ fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The machine's view of the configuration.
-fn policy(cfg: &RunConfig, pid1: bool) -> Policy {
+/// The machine's view of the configuration. `foreground`: the program was given the terminal.
+fn policy(cfg: &RunConfig, pid1: bool, foreground: bool) -> Policy {
     let mut rewrite = [0; 65];
     for (sig, to) in rewrite.iter_mut().enumerate().skip(1) {
         *to = cfg.rewritten(sig as i32).unwrap_or(0);
     }
+    state::dumb_init_rewrites(cfg.session, &mut rewrite, |sig| {
+        cfg.rewrite.iter().any(|&(from, _)| from == sig)
+    });
     let mut remap = [false; 256];
     for (code, zero) in remap.iter_mut().enumerate() {
         *zero = code != 0 && cfg.remapped(code as i32) == 0;
@@ -111,6 +114,9 @@ fn policy(cfg: &RunConfig, pid1: bool) -> Policy {
         pid1,
         rewrite,
         remap,
+        session: cfg.session,
+        graceful: cfg.session == SessionMode::Tini || cfg.grace_given,
+        foreground: foreground && cfg.session == SessionMode::Tini,
     }
 }
 
@@ -144,6 +150,10 @@ struct Supervisor<'a> {
     /// PATH candidates and argv of the program, kept for restarts.
     program: (Vec<CString>, Vec<CString>),
     foreground: bool,
+    /// pidguard's own process group, read before the seccomp filter: who holds the terminal.
+    own_group: i32,
+    /// Where the program goes among groups and sessions, for its restarts.
+    place: sys::Place,
     /// The directory the program was started in, for its restarts and the app checks: PID 1 itself
     /// sits in `/` so that it never keeps a mount busy.
     workdir: Option<PathBuf>,
@@ -231,11 +241,17 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         cfg,
         sfd: signals.sfd,
         pid1: signals.pid1,
-        machine: Machine::new(policy(cfg, signals.pid1), started.pid, now),
+        machine: Machine::new(
+            policy(cfg, signals.pid1, started.foreground),
+            started.pid,
+            now,
+        ),
         started_unix: unix_now(),
         template: started.template,
         program: started.program,
         foreground: started.foreground,
+        own_group: signals.own_group,
+        place: started.place,
         workdir,
         check_argv: prepared.check_argv,
         server: Some(server),
@@ -267,6 +283,7 @@ struct Signals {
     sigmask: libc::sigset_t,
     reignore: Vec<libc::c_int>,
     pid1: bool,
+    own_group: i32,
 }
 
 /// Step 1: every signal blocked and readable from a signalfd; SIGCHLD seen; orphans ours.
@@ -294,6 +311,7 @@ fn take_signals(cfg: &RunConfig) -> Result<Signals, SetupError> {
         sigmask,
         reignore,
         pid1,
+        own_group: nix::unistd::getpgrp().as_raw(),
     })
 }
 
@@ -395,6 +413,7 @@ struct Started {
     template: ChildTemplate,
     program: (Vec<CString>, Vec<CString>),
     foreground: bool,
+    place: sys::Place,
 }
 
 /// Step 4: the program, found in PATH as the user it runs as, started in its own process group.
@@ -444,6 +463,18 @@ fn spawn_program(
     if let Some(r) = recorder.as_deref() {
         plan.record = Some(r.filter()?);
     }
+    plan.place = match cfg.session {
+        SessionMode::Tini => sys::Place::OwnGroup,
+        SessionMode::Setsid => sys::Place::NewSession,
+        SessionMode::SingleChild => sys::Place::Stay,
+    };
+    if plan.place == sys::Place::NewSession && plan.foreground {
+        // As dumb-init: give the terminal up so that the program's new session can take it. The
+        // SIGHUP and SIGCONT this sends us as a session leader are dropped in `on_signal`.
+        if let Err(e) = sys::detach_terminal() {
+            debug!("cannot give up the controlling terminal (TIOCNOTTY): {e}");
+        }
+    }
 
     let spawned = sys::spawn(&mut plan);
     if let (Some(r), Some(l)) = (recorder, plan.listener.take()) {
@@ -472,6 +503,7 @@ fn spawn_program(
         template,
         program: kept,
         foreground: plan.foreground,
+        place: plan.place,
     })
 }
 
@@ -667,6 +699,19 @@ impl Supervisor<'_> {
             }
             // The loop reads the machine's exit code after the turn.
             Action::Exit(_) => None,
+            Action::StopSelf => {
+                crate::log::flush_all();
+                if let Err(e) = sys::stop_self() {
+                    warn!("cannot stop pidguard itself after a job-control signal: {e}");
+                }
+                None
+            }
+            Action::Foreground => {
+                if let Err(e) = sys::hand_terminal(self.own_group, self.machine.pid()) {
+                    debug!("cannot give the terminal back to the program: {e}");
+                }
+                None
+            }
         }
     }
 
@@ -735,6 +780,19 @@ impl Supervisor<'_> {
                 name(sig)
             ),
             Note::DroppedByRewrite { sig } => debug!("{} dropped by --rewrite", name(sig)),
+            Note::Suspending { sig } => debug!(
+                signal = name(sig);
+                "{}: stopping pidguard too, so that the shell sees the job stop",
+                name(sig)
+            ),
+            Note::ExitNow { sig } => debug!(
+                "the program ended: {} to what is left of its group, exiting now (dumb-init's way; --grace clears it gracefully)",
+                if sig == 0 {
+                    "nothing (rewritten to 0)"
+                } else {
+                    name(sig)
+                }
+            ),
             Note::NotRunning { sig } => {
                 debug!("{} not forwarded: the program is not running", name(sig))
             }
@@ -898,6 +956,15 @@ impl Supervisor<'_> {
         if sig == libc::SIGCHLD && code > 0 {
             return;
         }
+        // Sent by the kernel on our behalf when PID 1, a session leader, gave up the terminal
+        // (setsid mode's TIOCNOTTY): not meant for the program.
+        if matches!(sig, libc::SIGHUP | libc::SIGCONT) && sender == std::process::id() as i32 {
+            debug!(
+                "{} from our own TIOCNOTTY ignored",
+                self.names[sig as usize]
+            );
+            return;
+        }
         debug!("received {} from pid {sender}", self.names[sig as usize]);
         if sig == libc::SIGTERM
             && let Some(r) = &mut self.recorder
@@ -912,18 +979,28 @@ impl Supervisor<'_> {
     }
 
     fn reap(&mut self) {
+        use sys::{Reaped, Waited};
         loop {
-            let (pid, exit) = match sys::reap_one() {
-                Ok(sys::Reaped::Running) => {
+            // A job-control stop of the program may be ours to follow (tini's mode).
+            let (pid, exit) = match sys::reap_or_stopped() {
+                Ok(Waited::Stopped { pid, sig }) => {
+                    if pid == self.machine.pid() {
+                        self.feed(Event::ProgramStopped { sig });
+                    }
+                    continue;
+                }
+                Ok(Waited::Reaped(Reaped::Running)) => {
                     self.feed(Event::Drained { left: true });
                     return;
                 }
-                Ok(sys::Reaped::NoChildren) => {
+                Ok(Waited::Reaped(Reaped::NoChildren)) => {
                     self.feed(Event::Drained { left: false });
                     return;
                 }
-                Ok(sys::Reaped::Exited { pid, code }) => (pid, Exit::code(code)),
-                Ok(sys::Reaped::Signaled { pid, sig, core }) => (pid, Exit::signal(sig, core)),
+                Ok(Waited::Reaped(Reaped::Exited { pid, code })) => (pid, Exit::code(code)),
+                Ok(Waited::Reaped(Reaped::Signaled { pid, sig, core })) => {
+                    (pid, Exit::signal(sig, core))
+                }
                 Err(e) => {
                     // Not ECHILD, not EINTR: nothing waitpid(2) documents for these arguments. The
                     // next SIGCHLD tries again; the log limiter keeps this to a few lines.
@@ -1123,6 +1200,7 @@ impl Supervisor<'_> {
             .template
             .plan(self.program.0.clone(), self.program.1.clone());
         plan.foreground = self.foreground;
+        plan.place = self.place;
         if let Some(r) = &self.recorder {
             match r.filter() {
                 Ok(f) => plan.record = Some(f),

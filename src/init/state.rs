@@ -20,13 +20,32 @@
 //! machine owns no descriptor, no process and no clock, so every transition is tested here without
 //! root and without waiting.
 //!
+//! **Session modes.** Besides tini's way (pidguard's default), the machine carries out dumb-init's
+//! two modes ([`SessionMode`]), so that an image switched from dumb-init 1.2.5 keeps its behaviour
+//! (dumb-init.c `handle_signal`, `forward_signal`, `parse_command`):
+//! - the target: the program's process group in setsid mode, the program alone with `-c`;
+//! - setsid mode turns TSTP/TTIN/TTOU into STOP for the group unless `-r` says otherwise
+//!   ([`dumb_init_rewrites`]);
+//! - a received TSTP/TTIN/TTOU is forwarded and then pidguard stops itself (when it is not PID 1,
+//!   which the kernel never stops), so that the shell that runs it as a job sees the job stop;
+//! - a signal is only forwarded: `-r 15:0` ignores SIGTERM, and no signal starts a stop, unless the
+//!   grace is asked for (`--grace`/`PIDGUARD_GRACE`: [`Policy::graceful`]), which brings pidguard's
+//!   graceful stop (SIGKILL at the end of the grace, what dumb-init #212 asked for);
+//! - when the program exits, the group gets the rewritten SIGTERM and pidguard exits at once, with
+//!   the program's status (as PID 1 the kernel then kills what is left), unless a restart follows
+//!   or the grace is asked for (then what is left is cleared as in tini's mode).
+//!
+//! In tini's mode, when pidguard is not PID 1 and gave the program the terminal, a program stopped by
+//! job control stops pidguard too, and SIGCONT gives the terminal back to the program, as a shell
+//! does, so that `^Z` and `fg` work on `pidguard PROGRAM` run from an interactive shell.
+//!
 //! Nothing here allocates once the machine is built: actions go into the caller's pre-sized vector,
 //! and the restart history is a ring sized for `--restart-limit` up front.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::cli::{OnUnhealthy, RestartPolicy};
+use crate::cli::{OnUnhealthy, RestartPolicy, SessionMode};
 
 /// After SIGKILL, how often the survivors (a process forked during the kill) get it again: the first
 /// wait, doubled up to the last, so that a process that cannot be killed never makes PID 1 spin.
@@ -40,6 +59,10 @@ pub const SIGKILL: i32 = 9;
 const SIGTERM: i32 = 15;
 const SIGINT: i32 = 2;
 const SIGCONT: i32 = 18;
+const SIGSTOP: i32 = 19;
+const SIGTSTP: i32 = 20;
+const SIGTTIN: i32 = 21;
+const SIGTTOU: i32 = 22;
 const SIGXCPU: i32 = 24;
 const SIGXFSZ: i32 = 25;
 
@@ -62,6 +85,39 @@ pub struct Policy {
     pub rewrite: [i32; 65],
     /// `-e`: `remap[code]` makes that exit code 0.
     pub remap: [bool; 256],
+    /// tini's way or one of dumb-init's: the target of signals, what stops and what exits.
+    pub session: SessionMode,
+    /// In dumb-init's modes, pidguard's graceful stop was asked for (`--grace` given): SIGTERM and
+    /// SIGINT start it, and the program's exit clears what it left before pidguard exits. Always
+    /// true in tini's mode.
+    pub graceful: bool,
+    /// The program was given the terminal (tini's mode, stdin a tty): its job-control stops are
+    /// pidguard's too when pidguard is not PID 1.
+    pub foreground: bool,
+}
+
+/// The job-control signals: a terminal asks the foreground group to stop.
+fn job_control(sig: i32) -> bool {
+    matches!(sig, SIGTSTP | SIGTTIN | SIGTTOU)
+}
+
+/// dumb-init's setsid mode turns TSTP/TTIN/TTOU into STOP for the program's group, unless `-r`
+/// gave another rewrite for them (dumb-init.c `set_rewrite_to_sigstop_if_not_defined`): the program
+/// has no terminal that could stop it, so a shell-like program would otherwise ignore a `^Z` meant
+/// for the whole job. `given`: whether `-r` named that signal.
+pub fn dumb_init_rewrites(
+    session: SessionMode,
+    rewrite: &mut [i32; 65],
+    given: impl Fn(i32) -> bool,
+) {
+    if session != SessionMode::Setsid {
+        return;
+    }
+    for sig in [SIGTSTP, SIGTTIN, SIGTTOU] {
+        if !given(sig) {
+            rewrite[sig as usize] = SIGSTOP;
+        }
+    }
 }
 
 impl Policy {
@@ -134,6 +190,10 @@ pub enum Event {
     SendRefused {
         sig: i32,
     },
+    /// The program was stopped by this signal (`waitpid` with WUNTRACED).
+    ProgramStopped {
+        sig: i32,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +211,12 @@ pub enum Action {
     Note(Note),
     /// Exit pidguard with this code.
     Exit(i32),
+    /// Stop pidguard itself (`kill(getpid(), SIGSTOP)`), so that the shell running it as a job sees
+    /// the job stop; never asked of PID 1 (the kernel does not stop it).
+    StopSelf,
+    /// Give the terminal back to the program's process group, if pidguard's group holds it (a `fg`,
+    /// not a `bg`).
+    Foreground,
 }
 
 /// Why the program was asked to stop.
@@ -187,6 +253,14 @@ pub enum Note {
         sig: i32,
     },
     DroppedByRewrite {
+        sig: i32,
+    },
+    /// A job-control signal or stop: pidguard stops itself too.
+    Suspending {
+        sig: i32,
+    },
+    /// dumb-init's exit: the program ended, what it left gets `sig` (0: nothing), pidguard exits now.
+    ExitNow {
         sig: i32,
     },
     NotRunning {
@@ -391,13 +465,20 @@ impl Machine {
         }
     }
 
-    /// The signal target: the program, or its whole process group with -g.
+    /// The signal target: the program, or its whole process group with -g or in dumb-init's setsid
+    /// mode; the program alone in dumb-init's single-child mode.
     fn target(&self) -> i32 {
-        if self.policy.group {
-            -self.pid
-        } else {
-            self.pid
-        }
+        let group = match self.policy.session {
+            SessionMode::Tini => self.policy.group,
+            SessionMode::Setsid => true,
+            SessionMode::SingleChild => false,
+        };
+        if group { -self.pid } else { self.pid }
+    }
+
+    /// dumb-init's ways, not tini's.
+    fn dumb_init(&self) -> bool {
+        self.policy.session != SessionMode::Tini
     }
 
     /// Feeds one event that happened at `now`; the actions to perform are appended to `out`.
@@ -433,6 +514,15 @@ impl Machine {
                     None => self.finish(code, out),
                 }
             }
+            Event::ProgramStopped { sig } => {
+                // tini's mode gave the program the terminal: its stop leaves the shell that runs
+                // pidguard as a job waiting on a running job with a stopped foreground group.
+                let ours = !self.dumb_init() && self.policy.foreground && !self.policy.pid1;
+                if ours && self.program_running() && (sig == SIGSTOP || job_control(sig)) {
+                    out.push(Action::Note(Note::Suspending { sig }));
+                    out.push(Action::StopSelf);
+                }
+            }
             Event::SendRefused { sig } => {
                 // Only a refused stop matters here: the program can never be stopped by us, and
                 // as PID 1 our own exit is the one way left to end it (the kernel kills the rest).
@@ -453,10 +543,23 @@ impl Machine {
             out.push(Action::Note(Note::OwnLimit { sig }));
             return;
         }
-        let stop = matches!(sig, SIGTERM | SIGINT);
+        // tini's mode: SIGTERM/SIGINT always stop, whatever the program is sent. dumb-init's: a
+        // signal is only forwarded (`-r 15:0` ignores SIGTERM), unless the grace was asked for.
+        let stop = matches!(sig, SIGTERM | SIGINT)
+            && (!self.dumb_init() || self.policy.graceful && self.policy.rewritten(sig).is_some());
         if stop {
             self.shutdown(sig, now, out);
         }
+        self.forward(sig, stop, out);
+        if self.dumb_init() && job_control(sig) && !self.policy.pid1 {
+            // After the forward, dropped or not, as dumb-init does: the shell sees the job stop.
+            out.push(Action::Note(Note::Suspending { sig }));
+            out.push(Action::StopSelf);
+        }
+    }
+
+    /// Passes a received signal on, rewritten, to the target.
+    fn forward(&mut self, sig: i32, stop: bool, out: &mut Vec<Action>) {
         if !crate::signals::forwardable(sig) || matches!(self.phase, Phase::Exited(_)) {
             return;
         }
@@ -467,6 +570,10 @@ impl Machine {
         if !self.program_running() {
             out.push(Action::Note(Note::NotRunning { sig }));
             return;
+        }
+        if sig == SIGCONT && !self.dumb_init() && self.policy.foreground && !self.policy.pid1 {
+            // A `fg` of the stopped job: the terminal goes back to the program first.
+            out.push(Action::Foreground);
         }
         let target = self.target();
         out.push(Action::Send {
@@ -565,6 +672,21 @@ impl Machine {
             },
         };
         let next = match reason {
+            None if self.dumb_init() && !self.policy.graceful && why.is_none() => {
+                // dumb-init's exit: the rewritten SIGTERM to the group, then exit at once.
+                out.push(ended(None));
+                let sig = self.policy.rewritten(SIGTERM).unwrap_or(0);
+                out.push(Action::Note(Note::ExitNow { sig }));
+                if sig != 0 && self.policy.session == SessionMode::Setsid {
+                    out.push(Action::Send {
+                        to: -pid,
+                        sig,
+                        forwarded: false,
+                    });
+                }
+                self.finish(exit.code, out);
+                return;
+            }
             None => {
                 out.push(ended(None));
                 Next::Exit
@@ -814,7 +936,20 @@ mod tests {
             pid1: true,
             rewrite,
             remap: [false; 256],
+            session: SessionMode::Tini,
+            graceful: true,
+            foreground: false,
         }
+    }
+
+    /// dumb-init's mode as `init::policy` builds it: no `--grace`, its TSTP/TTIN/TTOU rewrites.
+    fn dumb(session: SessionMode, pid1: bool) -> Policy {
+        let mut p = policy();
+        p.session = session;
+        p.graceful = false;
+        p.pid1 = pid1;
+        dumb_init_rewrites(session, &mut p.rewrite, |_| false);
+        p
     }
 
     /// A machine and the actions of each step, with notes left out unless asked for.
@@ -1298,5 +1433,157 @@ mod tests {
         assert_eq!(a, [Action::Note(Note::Reaped { pid: 30, status: 0 })]);
         assert!(t.m.undisturbed());
         assert_eq!(t.m.next_wakeup(), None, "an idle PID 1 sleeps");
+    }
+
+    #[test]
+    fn setsid_mode_signals_the_group_single_child_the_program_alone() {
+        let mut t = T::new(dumb(SessionMode::Setsid, true));
+        assert_eq!(t.on(sig(10), S), [send(-7, 10, true)]);
+        let mut t = T::new(dumb(SessionMode::SingleChild, true));
+        assert_eq!(t.on(sig(10), S), [send(7, 10, true)]);
+        let mut p = dumb(SessionMode::SingleChild, true);
+        p.group = true;
+        let mut t = T::new(p);
+        assert_eq!(t.on(sig(10), S), [send(7, 10, true)], "-c wins over -g");
+    }
+
+    #[test]
+    fn setsid_mode_rewrites_job_control_to_stop_unless_told_otherwise() {
+        let mut r = policy().rewrite;
+        dumb_init_rewrites(SessionMode::Setsid, &mut r, |s| s == SIGTTIN);
+        assert_eq!((r[20], r[21], r[22], r[15]), (19, 21, 19, 15));
+        let mut r = policy().rewrite;
+        dumb_init_rewrites(SessionMode::SingleChild, &mut r, |_| false);
+        assert_eq!((r[20], r[21], r[22]), (20, 21, 22));
+        dumb_init_rewrites(SessionMode::Tini, &mut r, |_| false);
+        assert_eq!((r[20], r[21], r[22]), (20, 21, 22));
+    }
+
+    #[test]
+    fn job_control_signals_stop_pidguard_after_the_forward_unless_pid1() {
+        let mut t = T::new(dumb(SessionMode::Setsid, false));
+        assert_eq!(t.on(sig(20), S), [send(-7, 19, true), Action::StopSelf]);
+        assert_eq!(t.on(sig(18), S), [send(-7, 18, true)]);
+        let mut t = T::new(dumb(SessionMode::SingleChild, false));
+        assert_eq!(t.on(sig(21), S), [send(7, 21, true), Action::StopSelf]);
+        let mut p = dumb(SessionMode::SingleChild, false);
+        p.rewrite[20] = 0;
+        let mut t = T::new(p);
+        assert_eq!(t.on(sig(20), S), [Action::StopSelf], "dropped, still stops");
+        let mut t = T::new(dumb(SessionMode::Setsid, true));
+        assert_eq!(t.on(sig(20), S), [send(-7, 19, true)], "PID 1 never stops");
+        let mut p = policy();
+        p.pid1 = false;
+        let mut t = T::new(p);
+        assert_eq!(
+            t.on(sig(20), S),
+            [send(7, 20, true)],
+            "tini's mode forwards only"
+        );
+    }
+
+    #[test]
+    fn tini_mode_with_the_terminal_follows_the_program_stop_and_hands_it_back() {
+        let mut p = policy();
+        p.pid1 = false;
+        p.foreground = true;
+        let mut t = T::new(p.clone());
+        let stopped = |s| Event::ProgramStopped { sig: s };
+        assert_eq!(t.on(stopped(20), S), [Action::StopSelf]);
+        assert_eq!(t.on(stopped(19), S), [Action::StopSelf]);
+        assert_eq!(t.on(sig(18), S), [Action::Foreground, send(7, 18, true)]);
+        p.foreground = false;
+        let mut t = T::new(p.clone());
+        assert_eq!(
+            t.on(stopped(20), S),
+            [],
+            "no terminal given: not ours to follow"
+        );
+        assert_eq!(t.on(sig(18), S), [send(7, 18, true)]);
+        p.foreground = true;
+        p.pid1 = true;
+        let mut t = T::new(p);
+        assert_eq!(t.on(stopped(20), S), []);
+        let mut t = T::new(dumb(SessionMode::SingleChild, false));
+        assert_eq!(
+            t.on(stopped(20), S),
+            [],
+            "dumb-init's modes stop on the signal"
+        );
+    }
+
+    #[test]
+    fn dumb_init_mode_only_forwards_sigterm_and_rewrite_to_zero_ignores_it() {
+        for mode in [SessionMode::Setsid, SessionMode::SingleChild] {
+            let mut t = T::new(dumb(mode, true));
+            let to = if mode == SessionMode::Setsid { -7 } else { 7 };
+            assert_eq!(t.on(sig(15), S), [send(to, 15, true)]);
+            assert_eq!(t.on(sig(2), S), [send(to, 2, true)]);
+            assert!(t.m.live() && t.m.undisturbed(), "no stop began");
+            assert_eq!(t.m.next_wakeup(), None, "no grace, no SIGKILL");
+            let mut p = dumb(mode, true);
+            p.rewrite[15] = 0;
+            let mut t = T::new(p);
+            assert_eq!(t.notes(sig(15), S), [Note::DroppedByRewrite { sig: 15 }]);
+            assert!(t.m.undisturbed() && t.m.next_wakeup().is_none());
+        }
+    }
+
+    #[test]
+    fn dumb_init_mode_with_a_grace_stops_gracefully_unless_sigterm_is_dropped() {
+        let mut p = dumb(SessionMode::Setsid, true);
+        p.graceful = true;
+        let mut t = T::new(p.clone());
+        assert_eq!(t.on(sig(15), S), [send(-7, 15, true), send(-7, 18, false)]);
+        assert_eq!(t.m.next_wakeup(), Some(t.t0 + 9 * S));
+        p.rewrite[15] = 0;
+        let mut t = T::new(p);
+        assert_eq!(t.on(sig(15), S), []);
+        assert!(t.m.undisturbed() && t.m.next_wakeup().is_none());
+        // tini's mode keeps pidguard's meaning: dropped for the program, still a stop.
+        let mut p = policy();
+        p.rewrite[15] = 0;
+        let mut t = T::new(p);
+        assert_eq!(t.on(sig(15), S), []);
+        assert!(!t.m.live() && t.m.next_wakeup().is_some());
+    }
+
+    #[test]
+    fn dumb_init_exit_sends_the_rewritten_sigterm_to_the_group_and_exits_at_once() {
+        let mut p = dumb(SessionMode::Setsid, true);
+        p.rewrite[15] = 1;
+        let mut t = T::new(p);
+        assert_eq!(
+            t.on(Event::ProgramExited(Exit::code(3)), S),
+            [send(-7, 1, false), Action::Exit(3)]
+        );
+        assert_eq!(t.m.exited(), Some(3));
+        let mut p = dumb(SessionMode::Setsid, true);
+        p.rewrite[15] = 0;
+        let mut t = T::new(p);
+        assert_eq!(
+            t.on(Event::ProgramExited(Exit::signal(2, false)), S),
+            [Action::Exit(130)]
+        );
+        let mut t = T::new(dumb(SessionMode::SingleChild, false));
+        assert_eq!(
+            t.on(Event::ProgramExited(Exit::code(0)), S),
+            [Action::Exit(0)],
+            "-c: nobody else is signalled"
+        );
+        // With a restart, or with --grace, what is left is cleared as in tini's mode.
+        let mut p = dumb(SessionMode::Setsid, true);
+        p.restart = RestartPolicy::Always;
+        let mut t = T::new(p);
+        assert_eq!(t.on(Event::ProgramExited(Exit::code(1)), S), []);
+        assert_eq!(
+            t.on(Event::Drained { left: true }, S),
+            [Action::SignalAll(15), Action::SignalAll(18)]
+        );
+        let mut p = dumb(SessionMode::Setsid, true);
+        p.graceful = true;
+        let mut t = T::new(p);
+        assert_eq!(t.on(Event::ProgramExited(Exit::code(1)), S), []);
+        assert_eq!(t.m.exited(), None);
     }
 }

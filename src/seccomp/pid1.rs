@@ -19,7 +19,8 @@ use crate::warn;
 /// filter before exec; `mprotect` for the guard page of the stack a child starts on (sys::spawn);
 /// `dup2`/`dup3`, `ioctl` and `prlimit64` for what the child does before exec (output of app checks,
 /// tcsetpgrp, the program's own rlimits).
-/// `rt_sigtimedwait` for the loop's wait when `poll` fails, `chdir` for PID 1's move to `/`.
+/// `rt_sigtimedwait` for the loop's wait when `poll` fails, `chdir` for PID 1's move to `/`,
+/// `setsid` for the program's session in dumb-init's setsid mode.
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",
@@ -69,6 +70,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "prlimit64",
     "chdir",
     "landlock_restrict_self",
+    "setsid",
 ];
 
 pub struct Filters {
