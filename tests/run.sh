@@ -11,7 +11,7 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok instal
 need=()
 # gcc/libc6-dev link the x86_64 binary, the -arm64-cross ones the aarch64 binary (the unit tests also
 # read both architectures' syscall numbers from their kernel headers); qemu-user-static runs it.
-for pkg in busybox-static docker.io runc prometheus util-linux libcap2-bin python3 python3-venv bash \
+for pkg in busybox-static docker.io runc prometheus util-linux libcap2-bin python3 python3-venv bash dumb-init \
            docker-compose curl ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
            qemu-user-static postgresql-15 redis-server nginx-light nodejs; do
   installed "$pkg" || need+=("$pkg")

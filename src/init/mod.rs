@@ -786,9 +786,10 @@ impl Supervisor<'_> {
                 name(sig)
             ),
             Note::ExitNow { sig } => debug!(
-                "the program ended: {} to what is left of its group, exiting now (dumb-init's way; --grace clears it gracefully)",
+                "the program ended: exiting now, {} (dumb-init's way; with --grace what is left is \
+                 stopped gracefully first)",
                 if sig == 0 {
-                    "nothing (rewritten to 0)"
+                    "signalling nothing"
                 } else {
                     name(sig)
                 }

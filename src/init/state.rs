@@ -259,7 +259,8 @@ pub enum Note {
     Suspending {
         sig: i32,
     },
-    /// dumb-init's exit: the program ended, what it left gets `sig` (0: nothing), pidguard exits now.
+    /// dumb-init's exit: the program ended; what is left of its group gets `sig` (0: nothing) and
+    /// pidguard exits now.
     ExitNow {
         sig: i32,
     },
@@ -675,9 +676,13 @@ impl Machine {
             None if self.dumb_init() && !self.policy.graceful && why.is_none() => {
                 // dumb-init's exit: the rewritten SIGTERM to the group, then exit at once.
                 out.push(ended(None));
-                let sig = self.policy.rewritten(SIGTERM).unwrap_or(0);
+                // -c: the program alone was ever signalled, and it is gone.
+                let sig = match self.policy.session {
+                    SessionMode::Setsid => self.policy.rewritten(SIGTERM).unwrap_or(0),
+                    _ => 0,
+                };
                 out.push(Action::Note(Note::ExitNow { sig }));
-                if sig != 0 && self.policy.session == SessionMode::Setsid {
+                if sig != 0 {
                     out.push(Action::Send {
                         to: -pid,
                         sig,
