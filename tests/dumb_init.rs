@@ -427,3 +427,92 @@ fn usage_errors_exit_125_where_dumb_init_exits_1() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Under a real Docker engine: a dumb-init image, and the same image switched to pidguard.
+
+#[path = "docker/engine.rs"]
+mod engine;
+
+/// Two images that differ only in what `/usr/bin/dumb-init` is: Debian's dumb-init (with the libc it
+/// links), or pidguard. Busybox gives `sh` and `sleep`. `ENTRYPOINT ["/usr/bin/dumb-init", "--"]`, as
+/// dumb-init's README writes it.
+fn dumbinit_images() -> Option<[engine::Image; 2]> {
+    engine::start(|| engine::not_static(&[pidguard()]))?;
+    let suite = engine::suite();
+    let mut images = Vec::new();
+    for (what, init) in [
+        ("dumbinit-reference", PathBuf::from(DUMB_INIT)),
+        ("dumbinit-pidguard", pidguard()),
+    ] {
+        let ctx = engine::TempDir::new(&suite.name("dumbinit-context"));
+        let root = ctx.0.join("rootfs");
+        for dir in ["bin", "usr/bin", "lib/x86_64-linux-gnu", "lib64", "tmp"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        let copy = |from: &str, to: &str| {
+            std::fs::copy(from, root.join(to)).unwrap_or_else(|e| panic!("copy {from}: {e}"));
+        };
+        copy(init.to_str().unwrap(), "usr/bin/dumb-init");
+        copy(
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        );
+        copy("/lib64/ld-linux-x86-64.so.2", "lib64/ld-linux-x86-64.so.2");
+        copy("/bin/busybox", "bin/busybox");
+        for applet in ["sh", "sleep", "cat"] {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
+        std::fs::write(
+            ctx.0.join("Dockerfile"),
+            "FROM scratch\nCOPY rootfs/ /\nUSER 65532\n\
+             ENTRYPOINT [\"/usr/bin/dumb-init\", \"--\"]\n",
+        )
+        .unwrap();
+        images.push(engine::Image::build(
+            what,
+            &ctx.0.join("Dockerfile"),
+            &ctx.0,
+            &[],
+        ));
+    }
+    let pidguard = images.pop().unwrap();
+    let reference = images.pop().unwrap();
+    Some([reference, pidguard])
+}
+
+/// `docker stop` of `sh -c 'sleep 600'` (SIGTERM to the group: both end, 143, long before the
+/// timeout), `docker kill -s INT` without a terminal (130), and the program's own exit code.
+#[test]
+fn a_dumb_init_image_switched_to_pidguard_behaves_the_same_under_docker() {
+    let Some(images) = dumbinit_images() else {
+        return;
+    };
+    let results: Vec<(&str, String)> = images
+        .iter()
+        .zip(["dumb-init", "pidguard"])
+        .map(|(image, name)| {
+            let stop = engine::Container::start(image, &[], &["sh", "-c", "sleep 600"]);
+            engine::docker_ok(&["stop", "-t", "60", &stop.name]);
+            let int = engine::Container::start(image, &[], &["sh", "-c", "sleep 600"]);
+            engine::eventually(
+                "the sleep to start",
+                || int.exec(&["cat", "/proc/1/task/1/children"]).stdout,
+                |s| !s.trim().is_empty(),
+            );
+            engine::docker_ok(&["kill", "-s", "INT", &int.name]);
+            let (ran, out) = engine::Container::run(image, &[], &["sh", "-c", "exit 7"]);
+            (
+                name,
+                format!(
+                    "stop={} int={} exit={} run={:?}",
+                    stop.exit_code(),
+                    int.wait(),
+                    ran.exit_code(),
+                    out.code
+                ),
+            )
+        })
+        .collect();
+    assert_same("docker", &results, "stop=143 int=130 exit=7 run=Some(7)");
+}

@@ -9,7 +9,7 @@ lines as they are.
       `unshare`; the program prints its place: session and group leader, controlling terminal,
       foreground, and whether PID 1 kept the terminal.
   dumb_init_pty.py job INIT [ARG...]
-      An interactive bash on a pty runs `INIT sleep 30` as a job: Ctrl-Z, fg, Ctrl-C; prints whether
+      An interactive bash on a pty runs `INIT sh -c '...; exec sleep 30'` as a job: Ctrl-Z, fg, Ctrl-C; prints whether
       the job stopped, came back, and its exit status.
 """
 import os, pty, select, sys, time
@@ -69,8 +69,10 @@ if mode == "job":
         os.environ["PS1"] = "PROMPT> "
         os.execv("/bin/bash", ["bash", "--norc", "--noprofile", "-i"])
     upto(fd, b"PROMPT> ")
-    os.write(fd, (" ".join(init) + " sleep 30\n").encode())
-    time.sleep(1)
+    # The job says when the program runs (the typed line echoes the printf, not the word).
+    os.write(fd, (" ".join(init) + " sh -c \"printf 'RUN%sING\\\\n' N; exec sleep 30\"\n").encode())
+    upto(fd, b"RUNNING")
+    time.sleep(0.5)
     os.write(fd, b"\x1a")                                # Ctrl-Z
     stopped = upto(fd, b"Stopped") is not None and upto(fd, b"PROMPT> ") is not None
     os.write(fd, b"fg\n")
