@@ -12,7 +12,12 @@ lines as they are.
       An interactive bash on a pty runs `INIT sh -c '...; exec sleep 30'` as a job: Ctrl-Z, fg, Ctrl-C; prints whether
       the job stopped, came back, and its exit status.
 """
-import os, pty, select, sys, time
+import os, pty, select, signal, sys, time
+
+# A test run from a script's background job inherits SIGINT and SIGQUIT ignored, and bash passes an
+# ignored signal on to its jobs: start from the defaults a terminal user has.
+for sig in (signal.SIGINT, signal.SIGQUIT):
+    signal.signal(sig, signal.SIG_DFL)
 
 mode, init = sys.argv[1], sys.argv[2:]
 

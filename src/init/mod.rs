@@ -297,6 +297,17 @@ fn take_signals(cfg: &RunConfig) -> Result<Signals, SetupError> {
         sys::set_disposition(libc::SIGCHLD, false).map_err(|e| os("reset SIGCHLD", e))?;
         reignore.push(libc::SIGCHLD);
     }
+    if cfg.session != SessionMode::Tini {
+        // dumb-init installs a handler for signals 1-31 before it forks, so its program starts
+        // with all of them at their default (exec resets handlers), whatever dumb-init inherited:
+        // an ignored SIGINT (nohup, a shell script's background job) must not reach the program.
+        for sig in 1..=31 {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP && sys::is_ignored(sig) {
+                sys::set_disposition(sig, false).map_err(|e| os("reset a signal", e))?;
+            }
+        }
+        reignore.clear();
+    }
     let pid1 = std::process::id() == 1;
     if !pid1 || cfg.subreaper {
         sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1)
