@@ -389,10 +389,12 @@ pub fn detach_terminal() -> io::Result<()> {
     check(unsafe { libc::ioctl(0, libc::TIOCNOTTY) }).map(|_| ())
 }
 
-/// Stops this process (`kill(getpid(), SIGSTOP)`): the shell that runs us as a job sees it stop.
-/// The kernel ignores it for PID 1 of a namespace.
+/// Stops this process, so that the shell that runs us as a job sees it stop: `kill(0, SIGSTOP)`,
+/// our own process group, because the guard (seccomp/guard.rs) refuses a kill of our own pid to
+/// everyone, PID 1 included. The group is pidguard alone in tini's and setsid mode; with `-c` it
+/// holds the program too, which the terminal's SIGTSTP was for anyway. Never asked of PID 1.
 pub fn stop_self() -> io::Result<()> {
-    kill(std::process::id() as i32, libc::SIGSTOP)
+    kill(0, libc::SIGSTOP)
 }
 
 /// Makes `to` the foreground process group of stdin's terminal, only if `ours` (pidguard's own
