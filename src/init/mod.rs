@@ -390,7 +390,24 @@ fn drop_privileges(cfg: &RunConfig, p: &Prepared) -> Result<bool, SetupError> {
     p.landlock.enforce_own()?;
     // Last step of PID 1's own hardening (it needs no_new_privs, set just above): from here on every
     // syscall of PID 1 and of every child it forks passes the filter.
-    sys::install_filters(&p.filters_pid1).map_err(|errno| {
+    let refused = sys::install_filters(&p.filters_pid1);
+    // With --seccomp unconfined the filter is only the guard that keeps the program off PID 1. A
+    // kernel or emulator that takes no filter at all (qemu-user) cannot have it: the user asked for
+    // no filter, so run without one and say what that costs, rather than refuse to start.
+    let refused = match refused {
+        Err(errno @ (libc::ENOSYS | libc::EINVAL))
+            if matches!(cfg.seccomp, crate::cli::Seccomp::Unconfined) =>
+        {
+            warn!(
+                "PID 1's guard filter is not installed: {} (this kernel or emulator refuses \
+                 seccomp filters); the program may change PID 1's limits and priority",
+                std::io::Error::from_raw_os_error(errno)
+            );
+            Ok(())
+        }
+        other => other,
+    };
+    refused.map_err(|errno| {
         // ENOSYS/EINVAL for a filter pidguard built: the kernel (no CONFIG_SECCOMP_FILTER) or an
         // emulator (qemu-user answers seccomp(2) with ENOSYS) takes no filter at all.
         let why = match errno {
