@@ -1,9 +1,12 @@
 //! `pidguard probe`: the HEALTHCHECK client, so an image needs no curl.
 //!
-//! With no target it asks PID 1's status socket (`GET /readyz` over an abstract unix socket, the
-//! name from `PIDGUARD_STATUS_SOCKET`), so `HEALTHCHECK CMD ["/pidguard", "probe"]` is the whole
-//! recipe. With a target it checks the app directly: an HTTP GET (or HEAD) whose status must be in
-//! `--expect`, a TCP connect, or a program run to completion.
+//! With no target it asks PID 1's status socket (`GET /readyz` over an abstract unix socket named
+//! after this container, see `super::status_socket_name`), so `HEALTHCHECK CMD ["/pidguard",
+//! "probe"]` is the whole recipe. It believes only its own pidguard (`super::peer`): whoever else
+//! holds the name gets the probe's "unhealthy" with who it is, never a borrowed "healthy". When
+//! the program is not ready, the answer says why (the app check's own reason), and so does the
+//! probe's line. With a target it checks the app directly: an HTTP GET (or HEAD) whose status must
+//! be in `--expect`, a TCP connect, or a program run to completion.
 //!
 //! Exit codes follow Docker: 0 healthy, 1 unhealthy, and 1 for bad usage too, because Docker
 //! reserves 2 and treats every non-zero code as unhealthy anyway; a broken HEALTHCHECK line must
@@ -13,7 +16,13 @@
 //! A probe is short-lived and bounded: one total deadline (`--timeout`, default 5s, well under
 //! Docker's 30s so the reason is ours and not Docker's "timed out") covers name lookup, connect,
 //! request and response; no thread is started; an `exec:` check runs in its own process group,
-//! which is killed whole if it overruns, so nothing is left behind.
+//! which is killed whole if it overruns, so nothing is left behind. Every step is bounded on its
+//! own (/etc/hosts is read only if it is a regular file, sockets have timeouts), and behind them an
+//! alarm(2) set at the start ends the probe by SIGALRM one second past its deadline whatever it is
+//! waiting for: no reason printed then, but a probe can never hang Docker's health loop.
+//!
+//! `localhost` is tried as 127.0.0.1, then ::1, as curl does: an app listening on 0.0.0.0 is found
+//! at once, and one listening on [::1] only is found too.
 //!
 //! Names resolve without libc (see `hosts`): ureq is given a resolver that returns the address
 //! looked up beforehand, so it never reaches `getaddrinfo`, while the Host header keeps the name.
@@ -29,12 +38,14 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+use nix::sys::socket::{
+    AddressFamily, SockFlag, SockType, UnixAddr, connect, getsockopt, socket, sockopt,
+};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::hosts;
 use super::target::{self, Expect, Target};
+use super::{hosts, peer};
 use crate::{duration, sys};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,7 +53,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_HEADERS: usize = 32;
 /// Longest `--header` option.
 pub const MAX_HEADER_LEN: usize = 4096;
-/// Most bytes read from the status socket; its answers are one word.
+/// Most bytes read from the status socket; its answers are a word and a line of reason.
 const MAX_STATUS_RESPONSE: u64 = 4096;
 /// How often an `exec:` check and a busy status socket are looked at again.
 const RETRY_STEP: Duration = Duration::from_millis(10);
@@ -52,7 +63,7 @@ usage: pidguard probe [OPTIONS] [TARGET]
 
 Exits 0 when healthy, 1 when not (with one line on stderr saying why).
 
-TARGET (none: ask pidguard's status socket for /readyz):
+TARGET (none: ask this container's pidguard, over its status socket, for /readyz):
   http://HOST[:PORT][/PATH]   GET, healthy if the status is expected
   tcp://HOST:PORT             healthy if a connection opens
   exec:/path/prog,arg1,arg2   healthy if the program exits 0
@@ -66,7 +77,8 @@ OPTIONS:
   -h, --help            this text
 
 ENVIRONMENT:
-  PIDGUARD_STATUS_SOCKET  abstract status socket name (default pidguard-status)
+  PIDGUARD_STATUS_SOCKET  abstract status socket name
+                          (default pidguard-status-INODE of the mount namespace)
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +139,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
             print!("{USAGE}");
             Ok(())
         }
-        Parsed::Run(opts) => run(&opts, &super::status_socket_name()),
+        Parsed::Run(opts) => {
+            arm_alarm(opts.timeout);
+            run(&opts, &super::status_socket_name())
+        }
     });
     match result {
         Ok(()) => 0,
@@ -242,19 +257,40 @@ pub fn run(opts: &Options, status_socket: &str) -> Result<(), Failure> {
     match &opts.target {
         None => check_status_socket(opts, status_socket, deadline),
         Some(Target::Http { host, port, .. }) => {
-            let addr = lookup(host, *port)?;
-            check_http(opts, addr)
+            let addrs = lookup(host, *port)?;
+            check_http(opts, &addrs, deadline)
         }
         Some(Target::Tcp { host, port }) => {
-            let addr = lookup(host, *port)?;
-            check_tcp(opts, addr, deadline)
+            let addrs = lookup(host, *port)?;
+            check_tcp(opts, &addrs, deadline)
         }
         Some(Target::Exec { argv }) => check_exec(argv, opts.timeout, deadline),
     }
 }
 
-fn lookup(host: &str, port: u16) -> Result<SocketAddr, Failure> {
-    // Literals and localhost need no file read.
+/// The backstop behind every bounded step: SIGALRM, default action "terminate", one second (rounded
+/// up) after the deadline. Unblocked and reset first, since the probe may inherit either.
+fn arm_alarm(timeout: Duration) {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+    let _ = sys::set_disposition(libc::SIGALRM, false);
+    let mut alrm = SigSet::empty();
+    alrm.add(Signal::SIGALRM);
+    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&alrm), None);
+    let secs = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0) + 1;
+    nix::unistd::alarm::set(u32::try_from(secs).unwrap_or(u32::MAX));
+}
+
+/// The addresses to try, in order: `localhost` is 127.0.0.1 then ::1 (as curl does); anything else
+/// is one address, a literal or the first /etc/hosts line naming it.
+fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
+    let bare = host.strip_suffix('.').unwrap_or(host);
+    if bare.eq_ignore_ascii_case("localhost") {
+        return Ok(vec![
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
+        ]);
+    }
+    // Literals need no file read.
     let ip = hosts::resolve(host, b"")
         .or_else(|| hosts::resolve(host, &hosts::read_system_hosts()))
         .ok_or_else(|| {
@@ -262,16 +298,26 @@ fn lookup(host: &str, port: u16) -> Result<SocketAddr, Failure> {
             "cannot resolve {host:?}: not an IP address, localhost, or a name in /etc/hosts (pidguard does no DNS)"
         ))
     })?;
-    Ok(SocketAddr::new(ip, port))
+    Ok(vec![SocketAddr::new(ip, port)])
+}
+
+/// `127.0.0.1:80` or `127.0.0.1:80, [::1]:80`, for failure lines.
+fn shown_addrs(addrs: &[SocketAddr]) -> String {
+    addrs
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn secs(d: Duration) -> String {
     duration::format(d)
 }
 
-/// Hands ureq the address resolved by `lookup`, so it never asks libc.
+/// Hands ureq the addresses resolved by `lookup`, so it never asks libc; it tries them in order,
+/// moving on when one refuses or is unreachable.
 #[derive(Debug)]
-struct Resolved(SocketAddr);
+struct Resolved(Vec<SocketAddr>);
 
 impl ureq::unversioned::resolver::Resolver for Resolved {
     fn resolve(
@@ -281,7 +327,9 @@ impl ureq::unversioned::resolver::Resolver for Resolved {
         _timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
         let mut addrs = self.empty();
-        addrs.push(self.0);
+        for a in &self.0 {
+            addrs.push(*a);
+        }
         Ok(addrs)
     }
 }
@@ -289,15 +337,16 @@ impl ureq::unversioned::resolver::Resolver for Resolved {
 /// ureq's input and output buffers, and so the largest response head a probe accepts.
 const PROBE_BUFFER: usize = 16 * 1024;
 
-fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
+fn check_http(opts: &Options, addrs: &[SocketAddr], deadline: Instant) -> Result<(), Failure> {
     let Some(url) = opts.target.as_ref().and_then(Target::url) else {
         return Err(Failure::Usage("internal: HTTP check without URL".into()));
     };
+    let left = remaining(deadline).ok_or_else(|| timed_out(&url, opts.timeout))?;
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .proxy(None)
-        .timeout_global(Some(opts.timeout))
+        .timeout_global(Some(left))
         .user_agent(concat!("pidguard-probe/", env!("CARGO_PKG_VERSION")))
         // ureq zero-fills both buffers up front (128 KiB each by default): every 4 KiB page is a
         // fault that a one-shot probe pays for at start-up, ~3.5 us each on this kind of VM. A
@@ -312,7 +361,7 @@ fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
     let agent = ureq::Agent::with_parts(
         config,
         ureq::unversioned::transport::DefaultConnector::new(),
-        Resolved(addr),
+        Resolved(addrs.to_vec()),
     );
     let response = match opts.method {
         Method::Get => {
@@ -330,14 +379,19 @@ fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
             req.call()
         }
     };
+    let method = match opts.method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+    };
+    let addr = shown_addrs(addrs);
     let response = response.map_err(|e| {
         Failure::Unhealthy(match e {
             ureq::Error::Timeout(_) => {
-                format!("no answer from {url} within {}", secs(opts.timeout))
+                format!("{method} {url}: no answer within {}", secs(opts.timeout))
             }
-            ureq::Error::Io(io) => format!("cannot reach {url} ({addr}): {io}"),
-            ureq::Error::ConnectionFailed => format!("cannot connect to {url} ({addr})"),
-            other => format!("{url} ({addr}): {other}"),
+            ureq::Error::Io(io) => format!("{method} {url}: cannot reach {addr}: {io}"),
+            ureq::Error::ConnectionFailed => format!("{method} {url}: cannot connect to {addr}"),
+            other => format!("{method} {url} ({addr}): {other}"),
         })
     })?;
     let code = response.status().as_u16();
@@ -345,26 +399,34 @@ fn check_http(opts: &Options, addr: SocketAddr) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::Unhealthy(format!(
-            "{url} answered {code}, expected {}",
+            "{method} {url}: {code}, expected {}",
             opts.expect
         )))
     }
 }
 
-fn check_tcp(opts: &Options, addr: SocketAddr, deadline: Instant) -> Result<(), Failure> {
+fn check_tcp(opts: &Options, addrs: &[SocketAddr], deadline: Instant) -> Result<(), Failure> {
     let shown = opts
         .target
         .as_ref()
         .and_then(Target::url)
         .unwrap_or_default();
-    let left = remaining(deadline).ok_or_else(|| timed_out(&shown, opts.timeout))?;
-    match TcpStream::connect_timeout(&addr, left) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(timed_out(&shown, opts.timeout)),
-        Err(e) => Err(Failure::Unhealthy(format!(
-            "cannot connect to {shown} ({addr}): {e}"
-        ))),
+    let mut last = None;
+    for addr in addrs {
+        let left = remaining(deadline).ok_or_else(|| timed_out(&shown, opts.timeout))?;
+        match TcpStream::connect_timeout(addr, left) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(timed_out(&shown, opts.timeout));
+            }
+            Err(e) => last = Some(e),
+        }
     }
+    let why = last.map(|e| e.to_string()).unwrap_or_default();
+    Err(Failure::Unhealthy(format!(
+        "cannot connect to {shown} ({}): {why}",
+        shown_addrs(addrs)
+    )))
 }
 
 fn timed_out(what: &str, timeout: Duration) -> Failure {
@@ -409,6 +471,16 @@ fn check_status_socket(opts: &Options, name: &str, deadline: Instant) -> Result<
             Err(e) => return Err(fail(format!("cannot connect: {}", e.desc()))),
         }
     }
+    // Who listens, before a byte is sent: the kernel recorded it at listen().
+    let cred = getsockopt(&fd, sockopt::PeerCredentials).map_err(|e| {
+        fail(format!(
+            "cannot tell who listens (SO_PEERCRED): {}",
+            e.desc()
+        ))
+    })?;
+    let peer = peer::inspect(cred.pid());
+    peer::verdict(&peer, super::own_mount_namespace())
+        .map_err(|why| Failure::Unhealthy(format!("{shown} is held by {why}")))?;
     let mut stream = UnixStream::from(fd);
     let io = |e: std::io::Error| {
         if matches!(
@@ -452,17 +524,23 @@ fn check_status_socket(opts: &Options, name: &str, deadline: Instant) -> Result<
         return Err(fail("the answer is not HTTP".into()));
     };
     if opts.expect.matches(code) {
-        Ok(())
-    } else {
-        Err(fail(format!(
-            "answered {code} {body}, expected {}",
-            opts.expect
-        )))
+        return Ok(());
     }
+    // `unready: WHY` puts the program's reason first: it is what `docker inspect` readers want.
+    Err(Failure::Unhealthy(match body.split_once(": ") {
+        Some((word, why)) => format!(
+            "{word}: {why} ({shown} answered {code}, expected {})",
+            opts.expect
+        ),
+        None => format!("{shown}: answered {code} {body}, expected {}", opts.expect),
+    }))
 }
 
-/// The status code of an HTTP/1.x response, and its body if it is one short word (our server's
-/// bodies are), for the failure line.
+/// Longest status socket body shown in the failure line.
+const MAX_SHOWN_BODY: usize = 1024;
+
+/// The status code of an HTTP/1.x response, and its body if it is one line of text (our server's
+/// bodies are a word, and on the status socket a reason after it), for the failure line.
 pub fn parse_status_response(buf: &[u8]) -> Option<(u16, String)> {
     let line_end = buf.iter().position(|&b| b == b'\n')?;
     let line = &buf[..line_end];
@@ -481,12 +559,13 @@ pub fn parse_status_response(buf: &[u8]) -> Option<(u16, String)> {
         .position(|w| w == b"\r\n\r\n")
         .map(|i| &buf[i + 4..])
         .unwrap_or_default();
-    let word = if body.len() <= 32 && body.iter().all(|&b| b.is_ascii_graphic()) {
-        String::from_utf8_lossy(body).into_owned()
+    let text = std::str::from_utf8(body).unwrap_or_default();
+    let line = if body.len() <= MAX_SHOWN_BODY && !text.chars().any(char::is_control) {
+        text.to_string()
     } else {
         String::new()
     };
-    Some((code, word))
+    Some((code, line))
 }
 
 fn check_exec(argv: &[String], timeout: Duration, deadline: Instant) -> Result<(), Failure> {
@@ -712,7 +791,7 @@ mod tests {
         assert_eq!(run(&opts(&["--method", "HEAD", &url]), ""), Ok(()));
         assert!(rx.recv().unwrap().starts_with("HEAD / HTTP/1.1\r\n"));
         let why = unhealthy(run(&opts(&["--expect", "200", &url]), ""));
-        assert_eq!(why, format!("{url} answered 302, expected 200"));
+        assert_eq!(why, format!("GET {url}: 302, expected 200"));
     }
 
     #[test]
@@ -723,7 +802,7 @@ mod tests {
         );
         let url = format!("http://127.0.0.1:{port}/healthz");
         let why = unhealthy(run(&opts(&[&url]), ""));
-        assert_eq!(why, format!("{url} answered 503, expected 200-399"));
+        assert_eq!(why, format!("GET {url}: 503, expected 200-399"));
     }
 
     #[test]
@@ -762,6 +841,34 @@ mod tests {
     }
 
     #[test]
+    fn localhost_is_ipv4_then_ipv6_as_curl_does() {
+        // Only on [::1]: the IPv4 attempt is refused, the IPv6 one answers.
+        let Ok(l) = TcpListener::bind("[::1]:0") else {
+            panic!("this machine has no ::1 on lo; the probe's IPv6 fallback cannot be tested");
+        };
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(
+            run(&opts(&[&format!("tcp://localhost:{port}")]), ""),
+            Ok(())
+        );
+        // The first connection is the tcp:// check's, already queued; the second the GET.
+        thread::spawn(move || {
+            for _ in 0..2 {
+                let (mut s, _) = l.accept().unwrap();
+                let mut b = [0u8; 1024];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n");
+            }
+        });
+        let url = format!("http://localhost:{port}/h");
+        assert_eq!(run(&opts(&[&url]), ""), Ok(()));
+        // Neither: both addresses are named in the failure.
+        let why = unhealthy(run(&opts(&["http://localhost:1/"]), ""));
+        assert!(why.contains("127.0.0.1:1, [::1]:1"), "{why}");
+        assert!(why.starts_with("GET http://localhost:1/: cannot"), "{why}");
+    }
+
+    #[test]
     fn tcp_up() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
@@ -780,7 +887,7 @@ mod tests {
         let began = Instant::now();
         let why = unhealthy(run(&opts(&["--timeout", "300ms", &url]), ""));
         let took = began.elapsed();
-        assert_eq!(why, format!("no answer from {url} within 300ms"));
+        assert_eq!(why, format!("GET {url}: no answer within 300ms"));
         assert!(
             took >= Duration::from_millis(290) && took < Duration::from_secs(3),
             "{took:?}"
@@ -813,7 +920,7 @@ mod tests {
 
     #[test]
     fn status_socket() {
-        use crate::health::server::{Server, State, bind_status_socket};
+        use crate::health::server::{self, Server, State, bind_status_socket};
         let name = format!("pidguard-probe-test-{}", std::process::id());
         let why = unhealthy(run(&opts(&[]), &name));
         assert!(why.contains("nothing listens there"), "{why}");
@@ -859,10 +966,12 @@ mod tests {
         let ready = State {
             live: true,
             ready: true,
+            ..State::default()
         };
         let unready = State {
             live: true,
             ready: false,
+            ..State::default()
         };
         assert_eq!(ask(opts(&[]), ready), Ok(()));
         assert_eq!(ask(opts(&["--method", "HEAD"]), ready), Ok(()));
@@ -870,6 +979,21 @@ mod tests {
         assert_eq!(
             why,
             format!("pidguard's status socket @{name}: answered 503 unready, expected 200-399")
+        );
+        // The app check's reason comes first, as `docker inspect` will show it.
+        let failing = State {
+            reason: server::Line::new(
+                "pidguard probe: unhealthy: GET http://127.0.0.1:8080/h: 404, expected 200-399",
+            ),
+            ..unready
+        };
+        let why = unhealthy(ask(opts(&[]), failing));
+        assert_eq!(
+            why,
+            format!(
+                "unready: GET http://127.0.0.1:8080/h: 404, expected 200-399 \
+                 (pidguard's status socket @{name} answered 503, expected 200-399)"
+            )
         );
         drop(tx);
         prober.join().unwrap();

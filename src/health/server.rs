@@ -8,11 +8,19 @@
 //! - answers come from cached state (`State`, a metrics closure called only for `/metrics`); no
 //!   request ever runs a check;
 //! - memory is bounded: at most `MAX_CONNS` connections per listener, each with a head buffer that
-//!   never grows past `http::MAX_HEAD`; connections over the cap are accepted and closed at once, so
-//!   the kernel backlog cannot fill with them either. The cap is per listener so that a flood on the
-//!   public `--health-listen` port cannot starve the status socket, which only the container's own
-//!   processes (the HEALTHCHECK probe) can reach: an outside flood must not make the container
-//!   unhealthy;
+//!   never grows past `http::MAX_HEAD`. The cap is per listener so that a flood on the public
+//!   `--health-listen` port cannot starve the status socket, which only processes of the container's
+//!   network namespace can reach;
+//! - a flood cannot take the liveness probe away. Whoever holds connections open, a probe is
+//!   answered: a connection is accepted and read at once, so a request that came with it (the usual
+//!   case: a probe writes right behind its connect, and under load its bytes are there before the
+//!   accept) is answered and closed without ever taking a slot; one that needs a slot gets the one of
+//!   the connection that has been idle longest, which is closed to make room. Closing the newest
+//!   instead (what this server did first) let 64 idle connections, re-opened when dropped, turn
+//!   every probe away. A flooder's connections are thus recycled oldest first, and a probe's, being
+//!   the newest, is the last one at risk: it would take `MAX_CONNS - 1` newer connections, several
+//!   wakes' worth of accepts (`MAX_ACCEPTS_PER_WAKE` is a quarter of the cap), before its request is
+//!   read, and ready connections are read before new ones are accepted;
 //! - every connection has a deadline (`HEADER_TIMEOUT` to send its head, then `WRITE_TIMEOUT` to
 //!   take the response); slowloris clients are dropped when it passes;
 //! - the parser is re-run only when a line ends (or on the first packet, so junk gets a 400 at
@@ -21,6 +29,12 @@
 //!   down and unread input is drained briefly (a "lingering close", as Apache and nginx do), so a
 //!   client that sent a body it was refused still reads its 413 instead of a reset;
 //! - when idle (no connection open), `next_deadline` is None: no timer, no wake-ups.
+//!
+//! The two kinds of listener answer differently. `--health-listen` may be reachable from outside
+//! the container, so its bodies are one word and say nothing about the program. The status socket
+//! is the container's own (see `super::status_socket_name`): its `/readyz` also says why the
+//! program is not ready (the last app check's reason), which `pidguard probe` prints and Docker
+//! shows in `docker inspect`.
 //!
 //! The caller owns the loop: append `pollfds`, poll, then call `on_ready` after every return of
 //! poll(), timeouts included (that is when deadlines are enforced).
@@ -38,7 +52,8 @@ use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 
 use super::http::{self, Method, Parse};
 
-/// Open connections kept at once; more are closed as soon as they are accepted.
+/// Open connections kept at once per listener; a new one beyond that takes the slot of the one idle
+/// longest.
 pub const MAX_CONNS: usize = 64;
 /// Time a client has from connecting to the end of its request head.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,8 +62,9 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time given to a client to close after it got its response, and the most input drained then.
 pub const LINGER_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_DRAIN: usize = 64 * 1024;
-/// Accepts per listener per wake, so that a connection flood cannot starve the signalfd.
-pub const MAX_ACCEPTS_PER_WAKE: usize = 64;
+/// Accepts per listener per wake, so that a connection flood cannot starve the signalfd, and so
+/// that a flood needs several wakes to push a just-accepted connection out (module essay).
+pub const MAX_ACCEPTS_PER_WAKE: usize = MAX_CONNS / 4;
 /// How long a listener is left out of poll() after accept() fails for lack of resources (EMFILE):
 /// the pending connection stays readable, and polling it again at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
@@ -62,6 +78,63 @@ pub struct State {
     pub live: bool,
     /// `/readyz`: the program is up and its checks pass.
     pub ready: bool,
+    /// Why the program is not ready, one line (the last app check's output when checks fail);
+    /// empty when there is nothing to add. Only the status socket tells it.
+    pub reason: Line,
+}
+
+/// Longest `State::reason`, in bytes.
+pub const MAX_REASON: usize = 512;
+
+/// One line of text in a fixed buffer: `State` stays `Copy`, and PID 1 fills it every loop without
+/// allocating. Longer text is cut at a character boundary; control characters become spaces, so
+/// the line cannot end the answer early or forge another line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    bytes: [u8; MAX_REASON],
+    len: u16,
+}
+
+impl Line {
+    pub fn new(text: &str) -> Line {
+        let mut line = Line::default();
+        for c in text.trim().chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            let mut utf8 = [0u8; 4];
+            let c = c.encode_utf8(&mut utf8).as_bytes();
+            let at = usize::from(line.len);
+            if at + c.len() > MAX_REASON {
+                break;
+            }
+            line.bytes[at..at + c.len()].copy_from_slice(c);
+            line.len += c.len() as u16;
+        }
+        line
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole characters are ever copied in.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Line {
+            bytes: [0; MAX_REASON],
+            len: 0,
+        }
+    }
+}
+
+impl fmt::Debug for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 #[derive(Debug)]
@@ -92,6 +165,11 @@ pub enum Listener {
 }
 
 impl Listener {
+    /// The status socket (abstract unix) rather than `--health-listen`.
+    fn is_status_socket(&self) -> bool {
+        matches!(self, Listener::Unix(_))
+    }
+
     fn accept(&self) -> io::Result<OwnedFd> {
         crate::sys::accept_nonblocking(self.raw())
     }
@@ -171,7 +249,8 @@ struct Conn {
     fd: OwnedFd,
     /// Index of the listener it came from, for the per-listener cap.
     listener: usize,
-    /// Came from the status socket, which only the container's own processes reach.
+    /// Came from the status socket, which only the container's own processes reach: may say more
+    /// than one word.
     private: bool,
     phase: Phase,
     deadline: Instant,
@@ -184,6 +263,9 @@ struct Conn {
     /// head). A complete GET or HEAD closes at once: with nothing unread, close sends a FIN, not a
     /// reset, and the connection's slot is free for the next client.
     linger: bool,
+    /// Last time bytes moved either way, and the accept order to break ties: the connection with
+    /// the smallest pair is the one idle longest, closed when a new one needs its slot.
+    active: (Instant, u64),
 }
 
 #[derive(Debug)]
@@ -197,6 +279,10 @@ pub struct Server {
     listeners: Vec<Listening>,
     conns: Vec<Conn>,
     metrics_enabled: bool,
+    /// Connections accepted so far, for `Conn::active`.
+    accepted: u64,
+    /// Connections closed to make room for a newer one, for tests and logs.
+    evicted: u64,
 }
 
 /// What a connection wants after an event.
@@ -217,12 +303,19 @@ impl Server {
                 .collect(),
             conns: Vec::new(),
             metrics_enabled,
+            accepted: 0,
+            evicted: 0,
         }
     }
 
     /// Open connections, for tests and logs.
     pub fn connections(&self) -> usize {
         self.conns.len()
+    }
+
+    /// Connections closed so far because a newer one needed their slot.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     /// Appends the sockets to watch; the caller polls them with its own fds.
@@ -313,14 +406,11 @@ impl Server {
         for _ in 0..MAX_ACCEPTS_PER_WAKE {
             match self.listeners[l].listener.accept() {
                 Ok(fd) => {
-                    if self.conns.iter().filter(|c| c.listener == l).count() >= MAX_CONNS {
-                        drop(fd);
-                        continue;
-                    }
+                    self.accepted += 1;
                     let mut conn = Conn {
                         fd,
                         listener: l,
-                        private: matches!(self.listeners[l].listener, Listener::Unix(_)),
+                        private: self.listeners[l].listener.is_status_socket(),
                         phase: Phase::Reading,
                         deadline: now + HEADER_TIMEOUT,
                         head: Vec::new(),
@@ -328,10 +418,13 @@ impl Server {
                         written: 0,
                         drained: 0,
                         linger: true,
+                        active: (now, self.accepted),
                     };
                     // A client usually sends its request right behind the handshake: answer it
-                    // now rather than after one more trip through poll() (EAGAIN costs one recv).
+                    // now, whatever the count, rather than after one more trip through poll()
+                    // (EAGAIN costs one recv). Only a connection that stays needs a slot.
                     if let Next::Keep = conn.on_event(now, state, self.metrics_enabled, bodies) {
+                        self.make_room(l);
                         self.conns.push(conn);
                     }
                 }
@@ -349,6 +442,29 @@ impl Server {
                     return;
                 }
             }
+        }
+    }
+}
+
+impl Server {
+    /// Keeps listener `l` under `MAX_CONNS` by closing its connection idle longest.
+    fn make_room(&mut self, l: usize) {
+        let mut count = 0;
+        let mut idlest: Option<usize> = None;
+        for (i, c) in self.conns.iter().enumerate() {
+            if c.listener != l {
+                continue;
+            }
+            count += 1;
+            if idlest.is_none_or(|j| c.active < self.conns[j].active) {
+                idlest = Some(i);
+            }
+        }
+        if count >= MAX_CONNS
+            && let Some(i) = idlest
+        {
+            self.conns.swap_remove(i);
+            self.evicted += 1;
         }
     }
 }
@@ -372,7 +488,7 @@ impl Conn {
         match self.phase {
             Phase::Reading => self.read_head(now, state, metrics_enabled, bodies),
             Phase::Writing => self.write_out(now),
-            Phase::Draining => self.drain(),
+            Phase::Draining => self.drain(now),
         }
     }
 
@@ -391,6 +507,7 @@ impl Conn {
             Err(Errno::EAGAIN | Errno::EINTR) => return Next::Keep,
             Err(_) => return Next::Close,
         };
+        self.active.0 = now;
         let first = self.head.is_empty();
         self.head.extend_from_slice(&chunk[..n]);
         let line_ended = chunk[..n].contains(&b'\n');
@@ -428,7 +545,10 @@ impl Conn {
                 &self.out[self.written..],
                 flags() | MsgFlags::MSG_NOSIGNAL,
             ) {
-                Ok(n) => self.written += n,
+                Ok(n) => {
+                    self.written += n;
+                    self.active.0 = now;
+                }
                 Err(Errno::EAGAIN | Errno::EINTR) => return Next::Keep,
                 Err(_) => return Next::Close,
             }
@@ -440,15 +560,16 @@ impl Conn {
         self.phase = Phase::Draining;
         self.deadline = self.deadline.min(now + LINGER_TIMEOUT);
         // The client may well have closed already.
-        self.drain()
+        self.drain(now)
     }
 
-    fn drain(&mut self) -> Next {
+    fn drain(&mut self, now: Instant) -> Next {
         let mut sink = [0u8; 2048];
         match recv(self.fd.as_raw_fd(), &mut sink, flags()) {
             Ok(0) => Next::Close,
             Ok(n) => {
                 self.drained += n;
+                self.active.0 = now;
                 if self.drained > MAX_DRAIN {
                     Next::Close
                 } else {
@@ -465,10 +586,11 @@ fn flags() -> MsgFlags {
     MsgFlags::MSG_DONTWAIT
 }
 
-/// The three endpoints. Bodies are one word: nothing about the host, the program or its errors.
-/// `/seccomp/recorded` (the profile `--seccomp-record` is recording) is served on the status socket
-/// only: it describes the program, which is nobody's business outside the container. `bodies` gives
-/// the body of `/metrics` and of that path (None: not recording, 404).
+/// The three endpoints. Bodies are one word: nothing about the host, the program or its errors;
+/// except on the status socket (`private`), where a 503 `/readyz` says why after the word, and
+/// `/seccomp/recorded` (the profile `--seccomp-record` is recording) is served: it describes the
+/// program, which is nobody's business outside the container. `bodies` gives the body of
+/// `/metrics` and of that path (None: not recording, 404).
 fn route(
     path: &str,
     state: &State,
@@ -485,6 +607,11 @@ fn route(
     };
     match path {
         "/healthz" => word(state.live, "unhealthy"),
+        "/readyz" if !state.ready && private && !state.reason.is_empty() => (
+            503,
+            format!("unready: {}", super::check_reason(state.reason.as_str())),
+            http::TEXT,
+        ),
         "/readyz" => word(state.ready, "unready"),
         "/metrics" if metrics_enabled => (200, bodies(path).unwrap_or_default(), http::METRICS),
         crate::seccomp::cmd::RECORDED_PATH if private => match bodies(path) {
@@ -551,6 +678,7 @@ mod tests {
         let state = Arc::new(Mutex::new(State {
             live: true,
             ready: false,
+            ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let conns = Arc::new(Mutex::new(0));
@@ -652,6 +780,7 @@ mod tests {
         r.set_state(State {
             live: false,
             ready: true,
+            ..State::default()
         });
         let resp = get("/healthz");
         assert_eq!((status_of(&resp), body_of(&resp)), (503, "unhealthy"));
@@ -714,6 +843,7 @@ mod tests {
         r.set_state(State {
             live: true,
             ready: true,
+            ..State::default()
         });
         let sa = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
         let mut s = UnixStream::connect_addr(&sa).unwrap();
@@ -749,31 +879,79 @@ mod tests {
     }
 
     #[test]
-    fn connection_cap_closes_the_excess_at_once() {
+    fn a_full_server_closes_the_connection_idle_longest_and_still_answers() {
         let r = start(vec![], false);
         let mut held: Vec<TcpStream> = (0..MAX_CONNS)
             .map(|_| TcpStream::connect(r.addr).unwrap())
             .collect();
         wait_for(|| *r.conns.lock().unwrap() == MAX_CONNS);
+        // The first one gets a byte in, so it is no longer the one idle longest: the second is.
+        held[0].write_all(b"G").unwrap();
+        thread::sleep(Duration::from_millis(50));
 
-        let mut extra = TcpStream::connect(r.addr).unwrap();
-        extra
-            .set_read_timeout(Some(Duration::from_secs(2)))
-            .unwrap();
-        let mut buf = [0u8; 16];
-        let began = Instant::now();
-        let n = extra.read(&mut buf).unwrap_or(0);
-        assert_eq!(n, 0, "closed without an answer");
-        assert!(began.elapsed() < Duration::from_secs(1));
-        assert_eq!(*r.conns.lock().unwrap(), MAX_CONNS);
-
-        // A slot frees up when a held connection leaves; service resumes.
-        held.pop();
-        wait_for(|| *r.conns.lock().unwrap() < MAX_CONNS);
+        // A request that comes with its connection is answered whatever the count.
         let resp = exchange(r.addr, b"GET /healthz HTTP/1.1\r\n\r\n");
         assert_eq!(status_of(&resp), 200);
+        assert_eq!(*r.conns.lock().unwrap(), MAX_CONNS);
+
+        // One that needs a slot takes the idlest's, not the newest's: the newcomer is kept.
+        let mut newcomer = TcpStream::connect(r.addr).unwrap();
+        let mut buf = [0u8; 16];
+        held[1]
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(held[1].read(&mut buf).unwrap_or(0), 0, "idlest closed");
+        assert_eq!(*r.conns.lock().unwrap(), MAX_CONNS);
+        newcomer
+            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut out = String::new();
+        newcomer.read_to_string(&mut out).unwrap();
+        assert_eq!(status_of(&out), 200);
+        // The one that had sent a byte is still open, the others too.
+        held[0].set_nonblocking(true).unwrap();
+        let e = held[0].read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         drop(held);
         wait_for(|| *r.conns.lock().unwrap() == 0);
+    }
+
+    #[test]
+    fn only_the_status_socket_says_why_not_ready() {
+        let name = format!(
+            "pidguard-test-why-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        );
+        let r = start(vec![bind_status_socket(&name).unwrap()], false);
+        r.set_state(State {
+            live: true,
+            ready: false,
+            reason: Line::new(
+                "pidguard probe: unhealthy: GET http://127.0.0.1:8080/h: 404\r\nX: y",
+            ),
+        });
+        let sa = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+        let mut s = UnixStream::connect_addr(&sa).unwrap();
+        s.write_all(b"GET /readyz HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert_eq!(
+            (status_of(&out), body_of(&out)),
+            (503, "unready: GET http://127.0.0.1:8080/h: 404  X: y")
+        );
+        let resp = exchange(r.addr, b"GET /readyz HTTP/1.0\r\n\r\n");
+        assert_eq!((status_of(&resp), body_of(&resp)), (503, "unready"));
+    }
+
+    #[test]
+    fn reason_lines_are_bounded_and_cut_at_characters() {
+        let long = "é".repeat(MAX_REASON);
+        let line = Line::new(&long);
+        assert_eq!(line.as_str().len(), MAX_REASON);
+        assert!(line.as_str().chars().all(|c| c == 'é'));
+        assert_eq!(Line::new("  a\tb\n").as_str(), "a b");
+        assert!(Line::default().is_empty());
     }
 
     #[test]

@@ -1061,7 +1061,21 @@ impl Supervisor<'_> {
                 Some(c) => c.health() == Health::Healthy,
                 None => now >= self.machine.started() + self.cfg.health.start_period,
             };
-        State { live, ready }
+        // Why not ready, for the status socket: the failing app check's own words.
+        let failing = self
+            .checker
+            .as_ref()
+            .is_some_and(|c| c.health() != Health::Healthy);
+        let reason = if !ready && failing {
+            server::Line::new(&self.last_check_output)
+        } else {
+            server::Line::default()
+        };
+        State {
+            live,
+            ready,
+            reason,
+        }
     }
 
     fn metrics_snapshot(&self) -> metrics::Snapshot {
