@@ -290,6 +290,22 @@ pub fn accept_nonblocking(listener: RawFd) -> io::Result<OwnedFd> {
     }
 }
 
+/// `TCP_DEFER_ACCEPT` (tcp(7)): the listener wakes for a connection only once its first data
+/// arrived (or after about `secs`), so a request comes with its connection.
+pub fn tcp_defer_accept(listener: RawFd, secs: c_int) -> io::Result<()> {
+    // SAFETY: setsockopt reads one int from a local for the length given.
+    check(unsafe {
+        libc::setsockopt(
+            listener,
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&secs as *const c_int).cast(),
+            std::mem::size_of::<c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];

@@ -23,9 +23,14 @@ fn socket_name(test: &str) -> String {
     format!("pidguard-test-{test}-{}", std::process::id())
 }
 
-/// `pidguard probe ARGS` with the given status socket; returns (exit code, stderr).
+/// `pidguard probe ARGS` with the given status socket, from inside the container of the pidguard
+/// that holds it (the probe trusts no other); returns (exit code, stderr).
 fn probe(socket: &str, args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(pidguard())
+    let mut cmd = match socket_holder(socket) {
+        Some(pid) => in_container_of(pid, &pidguard()),
+        None => std::process::Command::new(pidguard()),
+    };
+    let out = cmd
         .arg("probe")
         .args(args)
         .env("PIDGUARD_STATUS_SOCKET", socket)

@@ -134,13 +134,19 @@ impl fmt::Display for Failure {
 
 /// The whole subcommand. `args` are the words after `probe`. Returns the exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
+    exit_code(args, arm_alarm)
+}
+
+/// `main` with the backstop as a parameter: a unit test must not arm an alarm that would end the
+/// whole test process.
+fn exit_code(args: Vec<OsString>, backstop: fn(Duration)) -> i32 {
     let result = parse_args(args).and_then(|parsed| match parsed {
         Parsed::Help => {
             print!("{USAGE}");
             Ok(())
         }
         Parsed::Run(opts) => {
-            arm_alarm(opts.timeout);
+            backstop(opts.timeout);
             run(&opts, &super::status_socket_name())
         }
     });
@@ -471,16 +477,6 @@ fn check_status_socket(opts: &Options, name: &str, deadline: Instant) -> Result<
             Err(e) => return Err(fail(format!("cannot connect: {}", e.desc()))),
         }
     }
-    // Who listens, before a byte is sent: the kernel recorded it at listen().
-    let cred = getsockopt(&fd, sockopt::PeerCredentials).map_err(|e| {
-        fail(format!(
-            "cannot tell who listens (SO_PEERCRED): {}",
-            e.desc()
-        ))
-    })?;
-    let peer = peer::inspect(cred.pid());
-    peer::verdict(&peer, super::own_mount_namespace())
-        .map_err(|why| Failure::Unhealthy(format!("{shown} is held by {why}")))?;
     let mut stream = UnixStream::from(fd);
     let io = |e: std::io::Error| {
         if matches!(
@@ -506,6 +502,19 @@ fn check_status_socket(opts: &Options, name: &str, deadline: Instant) -> Result<
     let left = remaining(deadline).ok_or_else(|| timed_out(&shown, opts.timeout))?;
     stream.set_write_timeout(Some(left)).map_err(io)?;
     stream.write_all(request.as_bytes()).map_err(io)?;
+
+    // Who listens, checked after the request went out (so that it is there when PID 1 accepts the
+    // connection, and is answered then, whatever a flood holds) and before the answer is believed.
+    // The kernel recorded the listener's pid at listen().
+    let cred = getsockopt(&stream, sockopt::PeerCredentials).map_err(|e| {
+        fail(format!(
+            "cannot tell who listens (SO_PEERCRED): {}",
+            e.desc()
+        ))
+    })?;
+    let peer = peer::inspect(cred.pid());
+    peer::verdict(&peer, super::own_mount_namespace())
+        .map_err(|why| Failure::Unhealthy(format!("{shown} is held by {why}")))?;
 
     let mut response = Vec::new();
     let mut limited = (&mut stream).take(MAX_STATUS_RESPONSE);
@@ -752,6 +761,7 @@ mod tests {
 
     #[test]
     fn main_exit_codes_are_0_and_1_never_2() {
+        let main = |a| exit_code(a, |_| {});
         assert_eq!(main(args(&["--help"])), 0);
         assert_eq!(main(args(&["--bogus"])), 1);
         assert_eq!(main(args(&["not-a-url"])), 1);

@@ -7,20 +7,27 @@
 //!   write per ready connection, at most `MAX_ACCEPTS_PER_WAKE` accepts per listener);
 //! - answers come from cached state (`State`, a metrics closure called only for `/metrics`); no
 //!   request ever runs a check;
-//! - memory is bounded: at most `MAX_CONNS` connections per listener, each with a head buffer that
+//! - memory is bounded: at most `MAX_CONNS` connections per listener (fewer if RLIMIT_NOFILE is
+//!   low, so that accept() never fails for want of a descriptor), each with a head buffer that
 //!   never grows past `http::MAX_HEAD`. The cap is per listener so that a flood on the public
-//!   `--health-listen` port cannot starve the status socket, which only processes of the container's
-//!   network namespace can reach;
+//!   `--health-listen` port cannot starve the status socket, which only processes of the
+//!   container's network namespace can reach;
 //! - a flood cannot take the liveness probe away. Whoever holds connections open, a probe is
-//!   answered: a connection is accepted and read at once, so a request that came with it (the usual
-//!   case: a probe writes right behind its connect, and under load its bytes are there before the
-//!   accept) is answered and closed without ever taking a slot; one that needs a slot gets the one of
-//!   the connection that has been idle longest, which is closed to make room. Closing the newest
-//!   instead (what this server did first) let 64 idle connections, re-opened when dropped, turn
-//!   every probe away. A flooder's connections are thus recycled oldest first, and a probe's, being
-//!   the newest, is the last one at risk: it would take `MAX_CONNS - 1` newer connections, several
-//!   wakes' worth of accepts (`MAX_ACCEPTS_PER_WAKE` is a quarter of the cap), before its request is
-//!   read, and ready connections are read before new ones are accepted;
+//!   answered: a connection is accepted and read at once, so a request that came with it is
+//!   answered and closed without ever taking a slot. On `--health-listen`, `TCP_DEFER_ACCEPT`
+//!   (nginx's `deferred`) makes that the rule: the kernel hands over a connection once its first
+//!   bytes arrived, so idle connections wait in the kernel, not here (until the SYN queue
+//!   overflows and SYN cookies, which cannot defer, take over). On the status socket the client is
+//!   `pidguard probe`, which writes its request right behind its connect. A connection that needs
+//!   a slot gets the one of the connection idle longest, which is closed to make room. Closing the
+//!   newest instead (what this server did first) let 64 idle connections, re-opened when dropped,
+//!   turn every probe away: now a flooder's connections are recycled oldest first, and a probe
+//!   accepted before its request arrived, being the newest, is the last one at risk. It would take
+//!   `MAX_CONNS - 1` newer connections before its request is read (ready connections are read
+//!   before new ones are accepted, at most `MAX_ACCEPTS_PER_WAKE` per wake): at the ~8,000
+//!   connections a second that a re-opening flood reaches per listener on loopback, that is 30 ms
+//!   for the client to send ~80 bytes. With a cap of 64 it was 8 ms, and a curl starved of CPU by
+//!   the flood missed it about once in 10 tries (tests/flood.rs);
 //! - every connection has a deadline (`HEADER_TIMEOUT` to send its head, then `WRITE_TIMEOUT` to
 //!   take the response); slowloris clients are dropped when it passes;
 //! - the parser is re-run only when a line ends (or on the first packet, so junk gets a 400 at
@@ -53,8 +60,11 @@ use nix::sys::socket::{MsgFlags, Shutdown, recv, send, shutdown};
 use super::http::{self, Method, Parse};
 
 /// Open connections kept at once per listener; a new one beyond that takes the slot of the one idle
-/// longest.
-pub const MAX_CONNS: usize = 64;
+/// longest. 2 x 256 descriptors and at most 2 x 256 x 8 KiB of request heads.
+pub const MAX_CONNS: usize = 256;
+/// Descriptors left to the rest of PID 1 (signalfd, listeners, check pipes, /proc reads) when the
+/// cap is derived from RLIMIT_NOFILE.
+const RESERVED_FDS: usize = 32;
 /// Time a client has from connecting to the end of its request head.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time a client has to take the response once it is ready.
@@ -64,7 +74,7 @@ pub const LINGER_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_DRAIN: usize = 64 * 1024;
 /// Accepts per listener per wake, so that a connection flood cannot starve the signalfd, and so
 /// that a flood needs several wakes to push a just-accepted connection out (module essay).
-pub const MAX_ACCEPTS_PER_WAKE: usize = MAX_CONNS / 4;
+pub const MAX_ACCEPTS_PER_WAKE: usize = 16;
 /// How long a listener is left out of poll() after accept() fails for lack of resources (EMFILE):
 /// the pending connection stays readable, and polling it again at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(200);
@@ -213,6 +223,11 @@ pub fn bind_tcp(addr: &str) -> Result<Listener, Error> {
     // std sets SO_REUSEADDR (a restarted container rebinds at once) and CLOEXEC.
     let l = TcpListener::bind(sa).map_err(fail)?;
     l.set_nonblocking(true).map_err(fail)?;
+    // Connections that send nothing stay in the kernel (nginx's `listen ... deferred`): an idle
+    // flood costs no slot, and a probe's request is there when it is accepted, so it is answered
+    // at once (module essay).
+    crate::sys::tcp_defer_accept(l.as_raw_fd(), HEADER_TIMEOUT.as_secs() as libc::c_int)
+        .map_err(fail)?;
     Ok(Listener::Tcp(l))
 }
 
@@ -283,6 +298,8 @@ pub struct Server {
     accepted: u64,
     /// Connections closed to make room for a newer one, for tests and logs.
     evicted: u64,
+    /// Connections kept per listener: `MAX_CONNS`, or fewer if RLIMIT_NOFILE is low.
+    cap: usize,
 }
 
 /// What a connection wants after an event.
@@ -293,6 +310,7 @@ enum Next {
 
 impl Server {
     pub fn new(listeners: Vec<Listener>, metrics_enabled: bool) -> Self {
+        let listeners_len = listeners.len();
         Server {
             listeners: listeners
                 .into_iter()
@@ -305,6 +323,7 @@ impl Server {
             metrics_enabled,
             accepted: 0,
             evicted: 0,
+            cap: conn_cap(listeners_len),
         }
     }
 
@@ -447,7 +466,7 @@ impl Server {
 }
 
 impl Server {
-    /// Keeps listener `l` under `MAX_CONNS` by closing its connection idle longest.
+    /// Keeps listener `l` under the cap by closing its connection idle longest.
     fn make_room(&mut self, l: usize) {
         let mut count = 0;
         let mut idlest: Option<usize> = None;
@@ -460,13 +479,25 @@ impl Server {
                 idlest = Some(i);
             }
         }
-        if count >= MAX_CONNS
+        if count >= self.cap
             && let Some(i) = idlest
         {
             self.conns.swap_remove(i);
             self.evicted += 1;
         }
     }
+}
+
+/// `MAX_CONNS`, or what the soft RLIMIT_NOFILE leaves for each of `listeners` after
+/// `RESERVED_FDS` (at least 1): a connection is then never refused by accept() for want of a
+/// descriptor, which would pause the listener and turn probes away.
+fn conn_cap(listeners: usize) -> usize {
+    use nix::sys::resource::{Resource, getrlimit};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft);
+    let spare = usize::try_from(soft)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(RESERVED_FDS);
+    (spare / listeners.max(1)).clamp(1, MAX_CONNS)
 }
 
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
@@ -881,34 +912,40 @@ mod tests {
     #[test]
     fn a_full_server_closes_the_connection_idle_longest_and_still_answers() {
         let r = start(vec![], false);
-        let mut held: Vec<TcpStream> = (0..MAX_CONNS)
-            .map(|_| TcpStream::connect(r.addr).unwrap())
+        let cap = conn_cap(1);
+        // Each sends the start of a request (an idle one would stay in the kernel: TCP_DEFER_ACCEPT).
+        let mut held: Vec<TcpStream> = (0..cap)
+            .map(|_| {
+                let mut s = TcpStream::connect(r.addr).unwrap();
+                s.write_all(b"GET /").unwrap();
+                s
+            })
             .collect();
-        wait_for(|| *r.conns.lock().unwrap() == MAX_CONNS);
-        // The first one gets a byte in, so it is no longer the one idle longest: the second is.
-        held[0].write_all(b"G").unwrap();
+        wait_for(|| *r.conns.lock().unwrap() == cap);
+        // The first one sends more, so it is no longer the one idle longest: the second is.
+        thread::sleep(Duration::from_millis(50));
+        held[0].write_all(b"h").unwrap();
         thread::sleep(Duration::from_millis(50));
 
         // A request that comes with its connection is answered whatever the count.
         let resp = exchange(r.addr, b"GET /healthz HTTP/1.1\r\n\r\n");
         assert_eq!(status_of(&resp), 200);
-        assert_eq!(*r.conns.lock().unwrap(), MAX_CONNS);
+        assert_eq!(*r.conns.lock().unwrap(), cap);
 
         // One that needs a slot takes the idlest's, not the newest's: the newcomer is kept.
         let mut newcomer = TcpStream::connect(r.addr).unwrap();
+        newcomer.write_all(b"GET /heal").unwrap();
         let mut buf = [0u8; 16];
         held[1]
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         assert_eq!(held[1].read(&mut buf).unwrap_or(0), 0, "idlest closed");
-        assert_eq!(*r.conns.lock().unwrap(), MAX_CONNS);
-        newcomer
-            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
-            .unwrap();
+        assert_eq!(*r.conns.lock().unwrap(), cap);
+        newcomer.write_all(b"thz HTTP/1.1\r\n\r\n").unwrap();
         let mut out = String::new();
         newcomer.read_to_string(&mut out).unwrap();
         assert_eq!(status_of(&out), 200);
-        // The one that had sent a byte is still open, the others too.
+        // The one that had sent more is still open.
         held[0].set_nonblocking(true).unwrap();
         let e = held[0].read(&mut buf).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
@@ -1001,7 +1038,7 @@ mod tests {
         assert_eq!(fds.len(), 1);
         assert_eq!(fds[0].events, libc::POLLIN);
 
-        let _client = TcpStream::connect(addr).unwrap();
+        let mut client = TcpStream::connect(addr).unwrap();
         // Unrelated fds in the caller's set are ignored.
         let mut all = vec![pollfd(0, libc::POLLIN)];
         all[0].revents = libc::POLLIN;
@@ -1009,8 +1046,14 @@ mod tests {
         all.extend(fds);
         let now = Instant::now();
         let state = State::default();
+        // A connection that has sent nothing stays in the kernel (TCP_DEFER_ACCEPT).
         server.on_ready(&all, now, &state, &|_| None);
-        assert_eq!(server.connections(), 1);
+        assert_eq!(server.connections(), 0);
+        client.write_all(b"GET /").unwrap();
+        wait_for(|| {
+            server.on_ready(&all, now, &state, &|_| None);
+            server.connections() == 1
+        });
         assert_eq!(server.next_deadline(), Some(now + HEADER_TIMEOUT));
 
         server.on_ready(&[], now + HEADER_TIMEOUT, &state, &|_| None);

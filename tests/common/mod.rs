@@ -106,6 +106,18 @@ impl Pid1 {
         Self::spawn(cmd, &[], true)
     }
 
+    /// Like `start_env`, in a network namespace of its own with only `lo` (up): floods and abstract
+    /// socket names stay out of the host's. Reach it with `nsenter -t PID --net`.
+    pub fn start_private_net(args: &[&str], env: &[(&str, &str)]) -> Pid1 {
+        // PID 1 is first a shell that brings lo up, then pidguard (exec): `pid()` waits for that.
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--pid", "--fork", "--mount-proc", "--kill-child"])
+            .args(["sh", "-c", "ip link set lo up && exec \"$@\"", "sh"])
+            .arg(pidguard())
+            .args(args);
+        Self::spawn(cmd, env, true)
+    }
+
     /// pidguard started directly, not as PID 1: it must act as a subreaper.
     pub fn plain(args: &[&str]) -> Pid1 {
         Self::plain_env(args, &[])
@@ -285,4 +297,38 @@ pub fn assert_fields(
             "{who}: {k} in {status:?}"
         );
     }
+}
+
+/// The host pid of the process listening on the abstract unix socket `@name` in this network
+/// namespace, if any: `pidguard probe` trusts only a pidguard of its own container, so a test
+/// probes from inside that pidguard's namespaces (`nsenter`), as `docker exec` would.
+pub fn socket_holder(name: &str) -> Option<i32> {
+    let unix = read(Path::new("/proc/net/unix"));
+    let inode = unix.lines().find_map(|l| {
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        (fields.len() == 8 && fields[7] == format!("@{name}") && fields[5] == "01")
+            .then(|| fields[6].to_string())
+    })?;
+    let want = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.filter_map(Result::ok).any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == want.as_str())
+                })
+            })
+        })
+}
+
+/// A command that runs `program` in the PID, mount and network namespaces of host pid `pid` (its
+/// container), as `docker exec` does.
+pub fn in_container_of(pid: i32, program: &Path) -> Command {
+    let mut cmd = Command::new("nsenter");
+    cmd.arg("-t")
+        .arg(pid.to_string())
+        .args(["--pid", "--mount", "--net", "--"])
+        .arg(program);
+    cmd
 }
