@@ -354,13 +354,15 @@ fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
             .map_err(|e| SetupError::new(EXIT_SETUP, format!("--health-listen: {e}")))?;
         listeners.push(listener);
     }
-    // The status socket needs nothing and may fail only on a name clash.
+    // A taken name does not stop the program: probes then fail closed (they trust only this
+    // pidguard), which shows the container unhealthy with the reason; see health::peer.
     let status_name = health::status_socket_name();
     match server::bind_status_socket(&status_name) {
         Ok(l) => listeners.push(l),
         Err(e) => warn!(
-            "status endpoint @{status_name} unavailable ({e}); `pidguard probe` cannot reach this PID 1: \
-             set {} to a unique name",
+            "status socket unavailable: {e}; `pidguard probe` in this container will report \
+             unhealthy: give each pidguard sharing this network namespace its own {} (or leave it \
+             unset: the default name is per container)",
             health::STATUS_SOCKET_ENV
         ),
     }

@@ -118,6 +118,17 @@ impl Pid1 {
         Self::spawn(cmd, env, true)
     }
 
+    /// Like `start_env`, in the network namespace of host pid `net_of`: containers sharing one
+    /// (a Kubernetes pod, `docker run --network container:A`).
+    pub fn start_in_net_of(net_of: i32, args: &[&str], env: &[(&str, &str)]) -> Pid1 {
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &net_of.to_string(), "--net", "--"])
+            .args(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(pidguard())
+            .args(args);
+        Self::spawn(cmd, env, true)
+    }
+
     /// pidguard started directly, not as PID 1: it must act as a subreaper.
     pub fn plain(args: &[&str]) -> Pid1 {
         Self::plain_env(args, &[])
