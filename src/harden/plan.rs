@@ -156,14 +156,14 @@ fn show_limit(v: u64) -> String {
 }
 
 /// Descriptors PID 1 may hold at once besides those open at start: each listener (the status socket,
-/// and `--health-listen`), its connection cap plus the one accepted over the cap before it is closed,
+/// and `--health-listen`), its least connection cap plus the one accepted before the idlest closes,
 /// an app check's output pipe (both ends until the check started), and two for walking /proc
 /// (metrics, the descendants of a PID 1 that is not PID 1). `open` are the descriptors open when the
 /// plan is made (0-2, the signalfd, whatever was inherited); the limit bounds descriptor *numbers*, so
 /// only the open ones below it take room. Returns the smallest soft limit that leaves PID 1 all of it.
 pub fn pid1_min_nofile(cfg: &RunConfig, open: &[i32]) -> u64 {
     let listeners = 1 + u64::from(cfg.health.listen.is_some());
-    let conns = crate::health::server::MAX_CONNS as u64 + 1;
+    let conns = crate::health::server::MIN_CONNS as u64 + 1;
     let check_pipe = if cfg.health.check.is_some() { 2 } else { 0 };
     let own = listeners * (1 + conns) + check_pipe + 2;
     let fallback = [0, 1, 2, 3];

@@ -63,7 +63,7 @@ usage: pidguard probe [OPTIONS] [TARGET]
 
 Exits 0 when healthy, 1 when not (with one line on stderr saying why).
 
-TARGET (none: ask this container's pidguard, over its status socket, for /readyz):
+TARGET (none: ask this container's pidguard for /readyz, on its status socket):
   http://HOST[:PORT][/PATH]   GET, healthy if the status is expected
   tcp://HOST:PORT             healthy if a connection opens
   exec:/path/prog,arg1,arg2   healthy if the program exits 0

@@ -7,8 +7,8 @@
 //!   write per ready connection, at most `MAX_ACCEPTS_PER_WAKE` accepts per listener);
 //! - answers come from cached state (`State`, a metrics closure called only for `/metrics`); no
 //!   request ever runs a check;
-//! - memory is bounded: at most `MAX_CONNS` connections per listener (fewer if RLIMIT_NOFILE is
-//!   low, so that accept() never fails for want of a descriptor), each with a head buffer that
+//! - memory is bounded: at most `MAX_CONNS` connections per listener (down to `MIN_CONNS` if
+//!   RLIMIT_NOFILE is low, so that accept() does not fail for want of a descriptor), each with a head buffer that
 //!   never grows past `http::MAX_HEAD`. The cap is per listener so that a flood on the public
 //!   `--health-listen` port cannot starve the status socket, which only processes of the
 //!   container's network namespace can reach;
@@ -62,6 +62,9 @@ use super::http::{self, Method, Parse};
 /// Open connections kept at once per listener; a new one beyond that takes the slot of the one idle
 /// longest. 2 x 256 descriptors and at most 2 x 256 x 8 KiB of request heads.
 pub const MAX_CONNS: usize = 256;
+/// The fewest connections kept per listener: `harden` refuses an RLIMIT_NOFILE that leaves PID 1
+/// less than that (`harden::plan::pid1_min_nofile`).
+pub const MIN_CONNS: usize = 64;
 /// Descriptors left to the rest of PID 1 (signalfd, listeners, check pipes, /proc reads) when the
 /// cap is derived from RLIMIT_NOFILE.
 const RESERVED_FDS: usize = 32;
@@ -488,16 +491,16 @@ impl Server {
     }
 }
 
-/// `MAX_CONNS`, or what the soft RLIMIT_NOFILE leaves for each of `listeners` after
-/// `RESERVED_FDS` (at least 1): a connection is then never refused by accept() for want of a
-/// descriptor, which would pause the listener and turn probes away.
+/// What the soft RLIMIT_NOFILE leaves for each of `listeners` after `RESERVED_FDS`, between
+/// `MIN_CONNS` (which `harden` made sure fits) and `MAX_CONNS`: a connection is then not refused by
+/// accept() for want of a descriptor, which would pause the listener and turn probes away.
 fn conn_cap(listeners: usize) -> usize {
     use nix::sys::resource::{Resource, getrlimit};
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(u64::MAX, |(soft, _)| soft);
     let spare = usize::try_from(soft)
         .unwrap_or(usize::MAX)
         .saturating_sub(RESERVED_FDS);
-    (spare / listeners.max(1)).clamp(1, MAX_CONNS)
+    (spare / listeners.max(1)).clamp(MIN_CONNS, MAX_CONNS)
 }
 
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
