@@ -165,9 +165,19 @@ fn two_pidguards_in_one_network_namespace_each_answer_for_their_own() {
     assert!(why.contains("another container"), "{why}");
 }
 
+/// A process that holds a status socket name; killed when dropped, even by a failing test.
+struct Squatter(Child);
+
+impl Drop for Squatter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Binds `@NAME` in the network namespace of `net_of`, in a PID namespace of its own (another
 /// container of the pod), and answers every connection with "200 ok".
-fn squatter(net_of: i32, name: &str) -> Child {
+fn squatter(net_of: i32, name: &str) -> Squatter {
     let script = r#"
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -195,15 +205,16 @@ while True:
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
+    let squat = Squatter(child);
     assert_eq!(line.trim(), "bound");
-    child
+    squat
 }
 
 #[test]
 fn a_squatter_that_answers_200_makes_the_probe_fail_closed() {
     let net = NetNs::new();
     let name = "pidguard-test-squatted";
-    let mut squat = squatter(net.pid(), name);
+    let _squat = squatter(net.pid(), name);
     // The program's own check fails: a probe that believed the squatter would say healthy.
     let env = [("PIDGUARD_STATUS_SOCKET", name)];
     let pid1 = Pid1::start_in_net_of(net.pid(), &checked("exec:/bin/false"), &env);
@@ -226,6 +237,4 @@ fn a_squatter_that_answers_200_makes_the_probe_fail_closed() {
         "PID 1 says so at start: {}",
         out.stderr
     );
-    let _ = squat.kill();
-    let _ = squat.wait();
 }
