@@ -12,7 +12,7 @@ mod common;
 #[path = "docker/engine.rs"]
 mod engine;
 
-use common::{Output, USER, WAIT, read, scratch, wait_until};
+use common::{Output, USER, WAIT, in_container_of, read, scratch, wait_until};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -408,10 +408,11 @@ fn arm64_probe_reads_the_status_socket_filter_off() {
         ],
         &[("PIDGUARD_STATUS_SOCKET", &socket)],
     );
-    let _pid = pid1_of(&child);
-    // The aarch64 probe, run as Docker's HEALTHCHECK would: healthy once the check passed.
+    let pid = pid1_of(&child);
+    // The aarch64 probe, run as Docker's HEALTHCHECK would (inside the container: the probe trusts
+    // no other pidguard): healthy once the check passed.
     let probe = |name: &str| {
-        Command::new(arm64_pidguard())
+        in_container_of(pid, &arm64_pidguard())
             .arg("probe")
             .env("PIDGUARD_STATUS_SOCKET", name)
             .output()

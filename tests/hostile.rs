@@ -124,7 +124,8 @@ fn attack_as(in_namespace: bool, name: &str, args: &[&str], code: &str, probe: P
     );
     if probe == Probe::Answers {
         for _ in 0..3 {
-            let out = std::process::Command::new(pidguard())
+            // From inside pidguard's container: the probe trusts no other.
+            let out = in_container_of(pid, &pidguard())
                 .arg("probe")
                 .env("PIDGUARD_STATUS_SOCKET", &socket)
                 .output()
