@@ -24,6 +24,17 @@
 use std::io;
 use std::os::unix::fs::MetadataExt;
 
+/// The whole check on a connected status socket: Ok when its listener is this container's
+/// pidguard, else why not ("held by ..."). Every client of the status socket calls it before it
+/// believes an answer.
+pub fn check<Fd: std::os::fd::AsFd>(stream: &Fd) -> Result<(), String> {
+    use nix::sys::socket::{getsockopt, sockopt};
+    let cred = getsockopt(stream, sockopt::PeerCredentials)
+        .map_err(|e| format!("cannot tell who listens (SO_PEERCRED): {}", e.desc()))?;
+    verdict(&inspect(cred.pid()), super::own_mount_namespace())
+        .map_err(|why| format!("is held by {why}"))
+}
+
 /// What the probe knows about the listener, gathered by `inspect`; `verdict` is pure.
 #[derive(Debug)]
 pub struct Peer {

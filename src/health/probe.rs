@@ -38,9 +38,7 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    AddressFamily, SockFlag, SockType, UnixAddr, connect, getsockopt, socket, sockopt,
-};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
@@ -506,15 +504,7 @@ fn check_status_socket(opts: &Options, name: &str, deadline: Instant) -> Result<
     // Who listens, checked after the request went out (so that it is there when PID 1 accepts the
     // connection, and is answered then, whatever a flood holds) and before the answer is believed.
     // The kernel recorded the listener's pid at listen().
-    let cred = getsockopt(&stream, sockopt::PeerCredentials).map_err(|e| {
-        fail(format!(
-            "cannot tell who listens (SO_PEERCRED): {}",
-            e.desc()
-        ))
-    })?;
-    let peer = peer::inspect(cred.pid());
-    peer::verdict(&peer, super::own_mount_namespace())
-        .map_err(|why| Failure::Unhealthy(format!("{shown} is held by {why}")))?;
+    peer::check(&stream).map_err(|why| Failure::Unhealthy(format!("{shown} {why}")))?;
 
     let mut response = Vec::new();
     let mut limited = (&mut stream).take(MAX_STATUS_RESPONSE);

@@ -230,6 +230,8 @@ fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), St
     stream
         .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .map_err(io)?;
+    // A squatter on the name must not hand us a profile: only this container's pidguard is heard.
+    crate::health::peer::check(&stream).map_err(|why| format!("@{name} {why}"))?;
     let limit = MAX_PROFILE_BYTES + crate::health::http::MAX_HEAD;
     let mut response = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
