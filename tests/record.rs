@@ -332,7 +332,8 @@ fn a_flood_through_the_recording_channel_leaves_pid1_responsive_and_bounded() {
 
     // While the flood runs: PID 1 answers its probe, reaps the orphan left by the subshell.
     for _ in 0..5 {
-        let out = std::process::Command::new(pidguard())
+        // From inside pidguard's container: the probe trusts no other.
+        let out = in_container_of(host_pid, &pidguard())
             .args(["probe", "--timeout", "10s"])
             .env("PIDGUARD_STATUS_SOCKET", &socket)
             .output()
@@ -445,7 +446,12 @@ fn pidguard_itself_runs_under_a_recorded_profile() {
         &script,
     ]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
-    assert!(out.stdout.starts_with("probed\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("probed\n"),
+        "{} {}",
+        out.stdout,
+        out.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------

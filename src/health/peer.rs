@@ -11,12 +11,12 @@
 //!   in a container, and which nothing else in the container (the program included) can be; and
 //!   where `/proc/1/ns/mnt` can be read, PID 1 is also in the probe's mount namespace (a shared PID
 //!   namespace, `docker run --pid container:A`, would make another container's init PID 1 here);
-//! - or it is another pid whose mount namespace, read from `/proc/PID/ns/mnt`, is the probe's:
-//!   pidguard that is not PID 1 (under `docker run --init`, or in a pod that shares its PID
-//!   namespace). Reading that link needs ptrace access to pidguard (proc(5)): the same uid, and a
-//!   pidguard that did not switch users (a switch makes it non-dumpable) or a probe with
-//!   CAP_SYS_PTRACE. When it cannot be read, the probe cannot tell pidguard from the program and
-//!   fails closed, saying so.
+//! - or it is another pid whose mount namespace is the probe's: pidguard that is not PID 1 (under
+//!   `docker run --init`, or in a pod that shares its PID namespace). The namespace is read from
+//!   `/proc/PID/ns/mnt`, which needs ptrace access (proc(5)) that a non-dumpable pidguard does not
+//!   give; then `/proc/PID/mountinfo`, which anyone may read, is compared with the probe's own: the
+//!   mount IDs in it are unique on the machine, so two namespaces never list the same ones. When
+//!   neither can be read, the probe fails closed, saying so.
 //!
 //! Anything else (pid 0: a process outside the probe's PID namespace; another container's process)
 //! is refused: the probe reports unhealthy with who holds the name, never someone else's health.
@@ -31,36 +31,46 @@ pub fn check<Fd: std::os::fd::AsFd>(stream: &Fd) -> Result<(), String> {
     use nix::sys::socket::{getsockopt, sockopt};
     let cred = getsockopt(stream, sockopt::PeerCredentials)
         .map_err(|e| format!("cannot tell who listens (SO_PEERCRED): {}", e.desc()))?;
-    verdict(&inspect(cred.pid()), super::own_mount_namespace())
-        .map_err(|why| format!("is held by {why}"))
+    verdict(&inspect(cred.pid())).map_err(|why| format!("is held by {why}"))
 }
+
+/// Most of a mountinfo file compared; a container's is a few KiB.
+const MAX_MOUNTINFO: u64 = 1 << 20;
 
 /// What the probe knows about the listener, gathered by `inspect`; `verdict` is pure.
 #[derive(Debug)]
 pub struct Peer {
     /// From `SO_PEERCRED`, in the probe's PID namespace; 0 when the peer is outside it.
     pub pid: i32,
-    /// The peer's mount namespace inode, or why it could not be read.
-    pub mount_ns: io::Result<u64>,
+    /// Whether the peer is in the probe's mount namespace, or why that could not be told.
+    pub same_mounts: io::Result<bool>,
 }
 
-/// Reads `/proc/PID/ns/mnt` of the peer (skipped for pid 0, which names no process here).
+/// Tells whether the peer shares our mount namespace (skipped for pid 0, which names no process
+/// here): by the namespace's inode, else by comparing mountinfo.
 pub fn inspect(pid: i32) -> Peer {
-    let mount_ns = if pid > 0 {
-        std::fs::metadata(format!("/proc/{pid}/ns/mnt")).map(|m| m.ino())
-    } else {
-        Err(io::Error::from(io::ErrorKind::NotFound))
+    if pid <= 0 {
+        let same_mounts = Err(io::Error::from(io::ErrorKind::NotFound));
+        return Peer { pid, same_mounts };
+    }
+    let theirs = std::fs::metadata(format!("/proc/{pid}/ns/mnt")).map(|m| m.ino());
+    let same_mounts = match (theirs, super::own_mount_namespace()) {
+        (Ok(theirs), Some(ours)) => Ok(theirs == ours),
+        (Err(e), _) if e.kind() != io::ErrorKind::PermissionDenied => Err(e),
+        _ => same_mountinfo(pid),
     };
-    Peer { pid, mount_ns }
+    Peer { pid, same_mounts }
+}
+
+fn same_mountinfo(pid: i32) -> io::Result<bool> {
+    let read = |p: String| crate::fsread::read(std::path::Path::new(&p), MAX_MOUNTINFO);
+    Ok(read(format!("/proc/{pid}/mountinfo"))? == read("/proc/self/mountinfo".into())?)
 }
 
 /// Ok when `peer` is this container's pidguard (see the module essay), else why not, as the end of
 /// "the status socket @NAME is held by ...".
-pub fn verdict(peer: &Peer, own_mount_ns: Option<u64>) -> Result<(), String> {
-    let same_mounts = match (&peer.mount_ns, own_mount_ns) {
-        (Ok(theirs), Some(ours)) => Some(*theirs == ours),
-        _ => None,
-    };
+pub fn verdict(peer: &Peer) -> Result<(), String> {
+    let same_mounts = peer.same_mounts.as_ref().ok().copied();
     match (peer.pid, same_mounts) {
         (pid, _) if pid <= 0 => Err(
             "a process outside this container's PID namespace, not this container's pidguard \
@@ -74,10 +84,10 @@ pub fn verdict(peer: &Peer, own_mount_ns: Option<u64>) -> Result<(), String> {
         )),
         (pid, None) => Err(format!(
             "pid {pid}, not PID 1, and its mount namespace cannot be read ({}) to tell whether it is \
-             this container's pidguard: run the probe as pidguard's user, or pidguard as PID 1",
-            match &peer.mount_ns {
+             this container's pidguard: run the probe where /proc is mounted, or pidguard as PID 1",
+            match &peer.same_mounts {
                 Err(e) => e.to_string(),
-                Ok(_) => "this probe's own cannot be read".into(),
+                Ok(_) => String::new(),
             }
         )),
     }
@@ -87,23 +97,22 @@ pub fn verdict(peer: &Peer, own_mount_ns: Option<u64>) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn peer(pid: i32, mount_ns: Result<u64, io::ErrorKind>) -> Peer {
+    fn peer(pid: i32, same_mounts: Result<bool, io::ErrorKind>) -> Peer {
         Peer {
             pid,
-            mount_ns: mount_ns.map_err(io::Error::from),
+            same_mounts: same_mounts.map_err(io::Error::from),
         }
     }
 
     #[test]
     fn pid_1_of_this_namespace_is_trusted_unless_it_is_in_other_mounts() {
-        assert_eq!(verdict(&peer(1, Ok(7)), Some(7)), Ok(()));
-        // Non-dumpable pidguard, probe without CAP_SYS_PTRACE: PID 1 is still the container's init.
+        assert_eq!(verdict(&peer(1, Ok(true))), Ok(()));
+        // Nothing readable (no /proc): PID 1 is still the container's init.
         assert_eq!(
-            verdict(&peer(1, Err(io::ErrorKind::PermissionDenied)), Some(7)),
+            verdict(&peer(1, Err(io::ErrorKind::PermissionDenied))),
             Ok(())
         );
-        assert_eq!(verdict(&peer(1, Ok(7)), None), Ok(()));
-        let why = verdict(&peer(1, Ok(8)), Some(7)).unwrap_err();
+        let why = verdict(&peer(1, Ok(false))).unwrap_err();
         assert!(
             why.starts_with("pid 1, a process of another container"),
             "{why}"
@@ -112,10 +121,10 @@ mod tests {
 
     #[test]
     fn other_pids_need_the_same_mount_namespace() {
-        assert_eq!(verdict(&peer(42, Ok(7)), Some(7)), Ok(()));
-        let why = verdict(&peer(42, Ok(8)), Some(7)).unwrap_err();
+        assert_eq!(verdict(&peer(42, Ok(true))), Ok(()));
+        let why = verdict(&peer(42, Ok(false))).unwrap_err();
         assert!(why.contains("another container"), "{why}");
-        let why = verdict(&peer(42, Err(io::ErrorKind::PermissionDenied)), Some(7)).unwrap_err();
+        let why = verdict(&peer(42, Err(io::ErrorKind::PermissionDenied))).unwrap_err();
         assert!(why.starts_with("pid 42, not PID 1"), "{why}");
         assert!(why.contains("permission denied"), "{why}");
         assert!(why.contains("pidguard as PID 1"), "{why}");
@@ -123,7 +132,7 @@ mod tests {
 
     #[test]
     fn a_peer_outside_the_pid_namespace_is_refused() {
-        let why = verdict(&peer(0, Err(io::ErrorKind::NotFound)), Some(7)).unwrap_err();
+        let why = verdict(&peer(0, Err(io::ErrorKind::NotFound))).unwrap_err();
         assert!(
             why.contains("outside this container's PID namespace"),
             "{why}"
@@ -131,12 +140,10 @@ mod tests {
     }
 
     #[test]
-    fn inspect_reads_our_own_namespace() {
-        let me = inspect(std::process::id() as i32);
-        assert_eq!(
-            me.mount_ns.unwrap(),
-            crate::health::own_mount_namespace().unwrap()
-        );
-        assert!(inspect(0).mount_ns.is_err());
+    fn inspect_tells_our_own_namespace_by_inode_and_by_mountinfo() {
+        let me = std::process::id() as i32;
+        assert!(inspect(me).same_mounts.unwrap());
+        assert!(same_mountinfo(me).unwrap());
+        assert!(inspect(0).same_mounts.is_err());
     }
 }

@@ -119,6 +119,8 @@ pub const RUNTIME_BASELINE: &[&str] = &[
 /// cases: see [`Recorded::for_container`].
 pub const PID1_OWN: &[&str] = &[
     "accept4",
+    // `pidguard probe`'s backstop behind --timeout (setitimer where there is no alarm).
+    "alarm",
     "arch_prctl",
     "bind",
     "brk",
@@ -147,6 +149,8 @@ pub const PID1_OWN: &[&str] = &[
     "getrandom",
     "getresgid",
     "getresuid",
+    // SO_PEERCRED: a status-socket client checks that the listener is this container's pidguard.
+    "getsockopt",
     "getuid",
     "kill",
     "listen",
@@ -177,6 +181,7 @@ pub const PID1_OWN: &[&str] = &[
     "set_robust_list",
     "set_tid_address",
     "setgroups",
+    "setitimer",
     "setpgid",
     "setresgid",
     "setresuid",
