@@ -153,8 +153,10 @@ fn pid1_state(pid: i32) -> (String, String, String) {
     )
 }
 
-fn probe(socket: &str) -> i32 {
-    Command::new(pidguard())
+/// `pidguard probe` from inside pidguard's container (as `docker exec` runs it): the probe trusts
+/// only its own container's pidguard.
+fn probe(host_pid: i32, socket: &str) -> i32 {
+    in_container_of(host_pid, &pidguard())
         .args(["probe", "--timeout", "10s"])
         .env("PIDGUARD_STATUS_SOCKET", socket)
         .stdout(Stdio::null())
@@ -187,7 +189,7 @@ fn attack_pid1(name: &str, args: &[&str], allowed_anyway: &[&str]) {
     });
     pid1.signal(libc::SIGUSR1);
     wait_until("SIGUSR1 forwarded", || read(&out).contains("usr1"));
-    assert_eq!(probe(&socket), 0, "probe");
+    assert_eq!(probe(host_pid, &socket), 0, "probe");
     pid1.signal(libc::SIGTERM);
     let done = pid1.wait();
     assert_eq!(done.code, Some(143), "{}", done.stderr);
