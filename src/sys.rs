@@ -3,7 +3,7 @@
 //! Two kinds of code are here. Thin wrappers, one syscall each, for calls that `nix` does not cover
 //! the way PID 1 needs (real-time signals, which nix's `Signal` enum cannot name; `poll` over raw
 //! descriptors; `clone`; `capget`/`capset` and the integer `prctl`s of the privilege drop, whose order
-//! lives in `harden/apply.rs`, not here). And [`exec_child`], the code that runs in the child between `clone` and `execve`. The child shares
+//! lives in `harden/apply.rs`, not here). And `exec_child`, the code that runs in the child between `clone` and `execve`. The child shares
 //! PID 1's memory (`CLONE_VM`, as in posix_spawn) while PID 1 sleeps, so it must not allocate, take a
 //! lock or log (see signal-safety(7)): it would change PID 1's heap under its feet. Everything the
 //! child needs is therefore computed before into a [`ChildPlan`] of plain data and raw pointers, and

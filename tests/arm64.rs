@@ -12,11 +12,10 @@ mod common;
 #[path = "docker/engine.rs"]
 mod engine;
 
-use common::{Output, USER, WAIT, in_container_of, read, scratch, wait_until};
-use std::io::Read;
+use common::{Output, USER, in_container_of, read, scratch, wait_output, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -171,37 +170,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> Child {
 
 /// Waits (bounded) for the end of `child` and collects what it printed.
 fn finish(mut child: Child) -> Output {
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            panic!("the aarch64 pidguard did not exit within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    Output {
-        code: status.code(),
-        signal: status.signal(),
-        stdout,
-        stderr,
-    }
+    wait_output(&mut child, "the aarch64 pidguard")
 }
 
 fn run(args: &[&str]) -> Output {

@@ -24,27 +24,6 @@ fn cpu_ticks(pid: i32) -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
-/// Zombies in the PID namespace of the host pid `pid1`.
-fn zombies(pid1: i32) -> Vec<String> {
-    let ns = std::fs::read_link(format!("/proc/{pid1}/ns/pid")).unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_link(format!("/proc/{p}/ns/pid"))
-                .ok()
-                .as_ref()
-                == Some(&ns)
-        })
-        .map(|p| read(Path::new(&format!("/proc/{p}/stat"))))
-        .filter(|s| {
-            s.rsplit(')')
-                .next()
-                .is_some_and(|r| r.trim_start().starts_with('Z'))
-        })
-        .collect()
-}
-
 /// Whether the status socket must still answer after the attack. (A `poll` that the attack broke
 /// pauses the endpoints by design: README, "PID 1 never spins".)
 #[derive(PartialEq)]
@@ -114,7 +93,7 @@ fn attack_as(in_namespace: bool, name: &str, args: &[&str], code: &str, probe: P
     // The orphan exited after the attack: PID 1 must reap it whatever the attack broke.
     // (As a subreaper pidguard shares the host's PID namespace: only its own children count.)
     wait_until("the orphan reaped", || {
-        zombie_children(pid).is_empty() && (!in_namespace || zombies(pid).is_empty())
+        zombie_children(pid).is_empty() && (!in_namespace || zombies_in_namespace(pid).is_empty())
     });
     std::thread::sleep(Duration::from_secs(2));
     let spent = cpu_ticks(pid) - before;

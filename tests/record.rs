@@ -258,26 +258,6 @@ fn bad_recording_flags_are_refused_before_the_program_starts() {
     }
 }
 
-/// Zombies in the PID namespace of the host pid `pid1`.
-fn zombies(pid1: i32) -> usize {
-    let ns = std::fs::read_link(format!("/proc/{pid1}/ns/pid")).unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_link(format!("/proc/{p}/ns/pid"))
-                .ok()
-                .as_ref()
-                == Some(&ns)
-        })
-        .filter(|p| {
-            let stat = read(Path::new(&format!("/proc/{p}/stat")));
-            stat.rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
-        .count()
-}
-
 fn kib(field: &str) -> u64 {
     field.trim_end_matches(" kB").trim().parse().unwrap()
 }
@@ -345,7 +325,9 @@ fn a_flood_through_the_recording_channel_leaves_pid1_responsive_and_bounded() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    wait_until("the orphan to be reaped", || zombies(host_pid) == 0);
+    wait_until("the orphan to be reaped", || {
+        zombies_in_namespace(host_pid).is_empty()
+    });
     let rss_during = kib(&pid1.status_field("VmRSS"));
     assert!(
         rss_during <= rss_before + 1024,

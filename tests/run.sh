@@ -60,6 +60,9 @@ echo "run.sh: cargo fmt --check"
 cargo fmt --check
 echo "run.sh: cargo clippy"
 cargo clippy --all-targets --target "$TARGET" -- -D warnings
+# Broken or private intra-doc links are errors: the module essays name the code they describe.
+echo "run.sh: cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps --target "$TARGET"
 echo "run.sh: cargo check in fuzz/"
 (cd fuzz && cargo check -q --target "$TARGET")
 # tests/arm64.rs runs this one as PID 1 under qemu and builds the arm64 image from it.

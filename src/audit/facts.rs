@@ -62,7 +62,7 @@ pub struct Pid1 {
     /// The audit itself is PID 1 (`docker run IMAGE /pidguard audit` with the entrypoint replaced).
     pub is_self: bool,
     pub comm: Option<String>,
-    /// The file name of argv[0]; the arguments are never read into the facts.
+    /// The file name of `argv[0]`; the arguments are never read into the facts.
     pub argv0: Option<String>,
     pub status: Fallible<Status>,
 }
@@ -439,7 +439,7 @@ fn skip_mount(m: &Mount) -> bool {
 }
 
 /// Looks for setuid and setgid regular files under `root`, depth-first, without following links,
-/// skipping [`WALK_SKIP`] and every mount [`skip_mount`] names. Other filesystems are walked:
+/// skipping `WALK_SKIP` and every mount `skip_mount` names. Other filesystems are walked:
 /// a setuid binary on a volume mounted without nosuid works as well as one in the image.
 pub fn walk(root: &Path, mounts: &[Mount]) -> Walk {
     let skipped: HashSet<&str> = mounts

@@ -656,7 +656,7 @@ pub fn lsm_label(bytes: &[u8]) -> Option<String> {
     (!t.is_empty()).then(|| t.chars().take(256).collect())
 }
 
-/// The file name of argv[0] in a `/proc/PID/cmdline` (NUL-separated). The arguments are never kept:
+/// The file name of `argv[0]` in a `/proc/PID/cmdline` (NUL-separated). The arguments are never kept:
 /// a command line may carry a password.
 pub fn argv0(cmdline: &[u8]) -> Option<String> {
     let first = cmdline.split(|&b| b == 0).next()?;

@@ -9,7 +9,7 @@
 //!
 //! Parsing happens in two steps, as in ripgrep (`crates/core/flags`): the low-level step runs each
 //! option's parse function, which judges that one value and writes it, typed, into [`Low`] (the
-//! [`RunConfig`] being built); the high-level step ([`finish`]) checks what involves several options
+//! [`RunConfig`] being built); the high-level step (`finish`) checks what involves several options
 //! (`--on-unhealthy` needs `--health-check`) and that the health check's host resolves. Both are pure
 //! except for /etc/hosts, which the caller passes in as a function, so tests and the fuzzer drive them.
 //!
@@ -30,7 +30,7 @@
 //!    fails until the row is there, with its variables and the same default.
 //!
 //! Nothing else: the variable `PIDGUARD_<OPTION>`, both help texts, the suggestions for typos and the
-//! README check follow from the item. A check that involves two options goes in [`finish`].
+//! README check follow from the item. A check that involves two options goes in `finish`.
 
 pub mod flags;
 

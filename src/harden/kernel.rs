@@ -1,5 +1,5 @@
 //! The kernel as hardening sees it: a small trait of one-syscall steps and reads, so that the ordered
-//! drop in [`super::apply`] can be run against a recording fake in unit tests (youki's `Syscall`
+//! drop in [`super::apply`](mod@super::apply) can be run against a recording fake in unit tests (youki's `Syscall`
 //! trait, `crates/libcontainer/src/syscall/`, does the same for its capability and identity steps).
 //!
 //! [`Linux`] is the real thing: one line per call, each a safe wrapper from `nix` or from

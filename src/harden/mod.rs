@@ -12,9 +12,9 @@
 //! - [`kernel`]: a small trait of one-syscall steps and reads ([`kernel::Linux`] is the real one, a
 //!   recording fake stands in for it in tests), and [`kernel::gather`], which reads the current state
 //!   (ids, groups, capability sets, securebits, limits) into a plain value;
-//! - [`plan`]: a pure function of the configuration, that state and the image's passwd/group files,
+//! - [`plan`](mod@plan): a pure function of the configuration, that state and the image's passwd/group files,
 //!   which resolves every input and decides every refusal before anything changed;
-//! - [`apply`]: the ordered drop over the trait (the order and its reasons are written there), then the
+//! - [`apply`](mod@apply): the ordered drop over the trait (the order and its reasons are written there), then the
 //!   read-back that refuses to start the program if the kernel says anything else.
 //!
 //! Only then is the program started: it never runs half hardened.

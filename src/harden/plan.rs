@@ -86,7 +86,7 @@ pub fn scope(resource: Resource) -> Scope {
     }
 }
 
-/// Everything [`super::apply`] will do, resolved and checked.
+/// Everything [`super::apply`](mod@super::apply) will do, resolved and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// Who the program (and PID 1) runs as.

@@ -291,7 +291,7 @@ fn count_fds() -> Option<u64> {
     Some(n)
 }
 
-/// `VmRSS:   1234 kB` from /proc/[pid]/status, in bytes.
+/// `VmRSS:   1234 kB` from `/proc/[pid]/status`, in bytes.
 pub fn parse_vmrss(buf: &[u8]) -> Option<u64> {
     value_after(buf, b"VmRSS:")?.checked_mul(1024)
 }

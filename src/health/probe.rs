@@ -22,7 +22,7 @@
 //! waiting for: no reason printed then, but a probe can never hang Docker's health loop.
 //!
 //! `localhost` is tried as 127.0.0.1, then ::1, as curl does: an app listening on 0.0.0.0 is found
-//! at once, and one listening on [::1] only is found too.
+//! at once, and one listening on `[::1]` only is found too.
 //!
 //! Names resolve without libc (see `hosts`): ureq is given a resolver that returns the address
 //! looked up beforehand, so it never reaches `getaddrinfo`, while the Host header keeps the name.

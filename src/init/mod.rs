@@ -1,8 +1,8 @@
 //! The PID 1 loop: start the program, reap every child, forward signals, stop gracefully.
 //!
-//! `start` is the set-up, in its steps: take every signal ([`take_signals`]), read and check every
-//! input ([`prepare`]), run the `--setup` steps ([`setup`]), drop privileges ([`drop_privileges`]), start the program ([`spawn_program`]).
-//! Then [`Supervisor::run`] is the loop. What the loop *decides* lives in [`state`], a pure state
+//! `start` is the set-up, in its steps: take every signal (`take_signals`), read and check every
+//! input (`prepare`), run the `--setup` steps ([`setup`]), drop privileges (`drop_privileges`), start the program (`spawn_program`).
+//! Then `Supervisor::run` is the loop. What the loop *decides* lives in [`state`], a pure state
 //! machine; the loop only turns the kernel's news into its events and performs its actions.
 //!
 //! PID 1 is single-threaded and sleeps in `poll(2)` on a signalfd, with no timeout unless a grace

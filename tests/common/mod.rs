@@ -216,38 +216,44 @@ impl Pid1 {
     }
 
     pub fn wait(mut self) -> Output {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if start.elapsed() > WAIT {
-                let _ = self.child.kill();
-                panic!("pidguard did not exit within {WAIT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        Output {
-            code: status.code(),
-            signal: status.signal(),
-            stdout,
-            stderr,
+        wait_output(&mut self.child, "pidguard")
+    }
+}
+
+/// Waits (bounded by [`WAIT`]) for the end of `child`, named `who` in the panic, and collects what it
+/// printed.
+pub fn wait_output(child: &mut Child, who: &str) -> Output {
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
         }
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            panic!("{who} did not exit within {WAIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    Output {
+        code: status.code(),
+        signal: status.signal(),
+        stdout,
+        stderr,
     }
 }
 
@@ -265,10 +271,10 @@ pub fn run(args: &[&str]) -> Output {
     Pid1::start(args).wait()
 }
 
-/// Processes in the PID namespace of the host pid `pid1` whose command line is exactly `argv`.
-pub fn count_in_namespace(pid1: i32, argv: &[&str]) -> usize {
+/// The host pids of every process in the PID namespace of the host pid `pid1` (itself included),
+/// found by their `/proc/PID/ns/pid` link.
+pub fn pids_in_namespace(pid1: i32) -> Vec<u32> {
     let ns = std::fs::read_link(format!("/proc/{pid1}/ns/pid")).unwrap();
-    let want: String = argv.iter().map(|a| format!("{a}\0")).collect();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
@@ -278,8 +284,28 @@ pub fn count_in_namespace(pid1: i32, argv: &[&str]) -> usize {
                 .as_ref()
                 == Some(&ns)
         })
+        .collect()
+}
+
+/// Processes in the PID namespace of the host pid `pid1` whose command line is exactly `argv`.
+pub fn count_in_namespace(pid1: i32, argv: &[&str]) -> usize {
+    let want: String = argv.iter().map(|a| format!("{a}\0")).collect();
+    pids_in_namespace(pid1)
+        .into_iter()
         .filter(|p| read(Path::new(&format!("/proc/{p}/cmdline"))) == want)
         .count()
+}
+
+/// The `/proc/PID/stat` lines of the zombies in the PID namespace of the host pid `pid1`.
+pub fn zombies_in_namespace(pid1: i32) -> Vec<String> {
+    pids_in_namespace(pid1)
+        .into_iter()
+        .map(|p| read(Path::new(&format!("/proc/{p}/stat"))))
+        .filter(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .collect()
 }
 
 /// A /proc/PID/status text as field -> value, whitespace in values collapsed to one space.
