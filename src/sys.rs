@@ -562,13 +562,15 @@ pub enum Step {
     Exec,
     Landlock,
     Setsid,
+    /// Restoring the signal mask after the filter is installed: the profile decides it.
+    Mask,
 }
 
 impl Step {
     pub fn from_code(code: u32) -> Option<Step> {
         use Step::*;
         [
-            Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock, Setsid,
+            Setpgid, Output, Rlimits, Seccomp, Signals, Caps, Exec, Landlock, Setsid, Mask,
         ]
         .into_iter()
         .find(|s| *s as u32 == code)
@@ -585,6 +587,10 @@ impl Step {
             Step::Exec => "execute the program",
             Step::Landlock => "confine the program with Landlock (landlock_restrict_self)",
             Step::Setsid => "create the program's session (setsid)",
+            Step::Mask => {
+                "restore the signal mask after installing the seccomp filter (the --seccomp \
+                 profile must allow rt_sigprocmask, which runs between the filter and execve)"
+            }
         }
     }
 }
@@ -1009,7 +1015,7 @@ fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
             }
         }
         if libc::sigprocmask(libc::SIG_SETMASK, &plan.sigmask, std::ptr::null_mut()) == -1 {
-            die(Step::Signals, errno());
+            die(Step::Mask, errno());
         }
         // execvp's rule: go on past ENOENT/ENOTDIR and EACCES, report EACCES if one was seen.
         let mut seen_eacces = false;

@@ -213,6 +213,82 @@ fn profiles_from_files_good_and_bad() {
     );
 }
 
+/// A profile written for the program decides the program's fate, never PID 1's: with
+/// `defaultAction: SCMP_ACT_KILL_PROCESS` and an allowlist that forgets what PID 1 uses, PID 1
+/// survives (its copy answers EPERM), reports the program's SIGSYS with the reason, and exits with
+/// the program's 128+31. A profile that refuses what runs between the filter and exec is named.
+#[test]
+fn a_profile_that_kills_kills_only_the_program_and_says_why() {
+    let dir = scratch("profile_kills");
+    let kill = write(
+        &dir,
+        "kill.json",
+        r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[
+            {"names":["execve","rt_sigprocmask"],"action":"SCMP_ACT_ALLOW"}]}"#,
+    );
+    let out = run(&[
+        "--user",
+        "65532",
+        "--seccomp",
+        &kill,
+        "--",
+        "/usr/bin/busybox",
+        "true",
+    ]);
+    assert_eq!(
+        out.code,
+        Some(128 + 31),
+        "PID 1 itself died ({:?}): {}",
+        out.signal,
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("killed by SIGSYS (a seccomp profile refused a syscall"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+
+    let mask = write(
+        &dir,
+        "mask.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["rt_sigprocmask"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    );
+    let out = run(&[
+        "--user",
+        "65532",
+        "--seccomp",
+        &mask,
+        "--",
+        "/usr/bin/busybox",
+        "true",
+    ]);
+    assert_eq!(out.code, Some(125), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("must allow rt_sigprocmask"),
+        "{}",
+        out.stderr
+    );
+
+    let exec = write(
+        &dir,
+        "exec.json",
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    );
+    let out = run(&[
+        "--user",
+        "65532",
+        "--seccomp",
+        &exec,
+        "--",
+        "/usr/bin/busybox",
+        "true",
+    ]);
+    assert_eq!(out.code, Some(126), "{}", out.stderr);
+    assert!(out.stderr.contains("refuses execve"), "{}", out.stderr);
+}
+
 #[test]
 fn runc_accepts_the_exported_oci_profile() {
     if !Path::new("/usr/sbin/runc").exists() {

@@ -516,7 +516,15 @@ fn spawn_program(
             let err = std::io::Error::from_raw_os_error(errno);
             return Err(SetupError::new(
                 e.exit_code(),
-                format!("cannot execute {program:?}: {err}"),
+                format!(
+                    "cannot execute {program:?}: {err}{}",
+                    // execve answers EACCES for permissions; EPERM comes from a filter or an LSM.
+                    if errno == libc::EPERM {
+                        " (a --seccomp profile that refuses execve answers this)"
+                    } else {
+                        ""
+                    }
+                ),
             ));
         }
         Err(e @ SpawnError::Os(_)) => return Err(SetupError::new(e.exit_code(), e.to_string())),
@@ -931,13 +939,20 @@ impl Supervisor<'_> {
         restart: Option<state::Restart>,
     ) {
         use std::fmt::Write as _;
-        let mut how = crate::log::Buf::<160>::new();
+        let mut how = crate::log::Buf::<256>::new();
         match exit.signal {
             Some(sig) => {
                 let name = &self.names[sig as usize];
                 let _ = write!(how, "killed by {name}");
-                // The signals whose default action dumps core (signal(7)).
-                if matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25 | 31) {
+                if sig == libc::SIGSYS {
+                    // The kernel's answer to a syscall a filter kills or traps for; pidguard's own
+                    // filters answer EPERM, so a custom profile's kill action did it.
+                    let _ = how.write_str(
+                        " (a seccomp profile refused a syscall: the kernel log's audit line names \
+                         it; `pidguard seccomp record` lists what the program needs)",
+                    );
+                } else if matches!(sig, 3 | 4 | 5 | 6 | 7 | 8 | 11 | 24 | 25) {
+                    // The signals whose default action dumps core (signal(7)).
                     let _ = how.write_str(if exit.core_dumped {
                         " (core dumped)"
                     } else if self.core_off {

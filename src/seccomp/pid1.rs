@@ -71,6 +71,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "chdir",
     "landlock_restrict_self",
     "setsid",
+    "getcwd",
 ];
 
 pub struct Filters {
@@ -151,13 +152,33 @@ fn profile_filters(cfg: &RunConfig) -> Result<Filters, SetupError> {
         },
         _ => Filters {
             pid1: libc_filters(
-                &seccomp::compile_for(&profile, &target, PID1_SYSCALLS)
+                &seccomp::compile_for(&for_pid1(profile), &target, PID1_SYSCALLS)
                     .map_err(bad)?
                     .filters,
             ),
             program: libc_filters(&program.filters),
         },
     })
+}
+
+/// PID 1's copy of a custom profile: every action that would kill or trap answers EPERM instead.
+/// A profile written for the program (`defaultAction: SCMP_ACT_KILL_PROCESS` is common) must never
+/// kill PID 1 over a call the profile's author did not think of: PID 1 handles a refused call as an
+/// error. The program loses nothing: it installs the exact profile itself, and where two filters
+/// disagree the kernel takes the stricter action, so a kill still kills the program.
+fn for_pid1(mut profile: seccomp::Profile) -> seccomp::Profile {
+    use seccomp::Action::{Errno, Kill, KillProcess, KillThread, Trap};
+    let soften = |action: &mut seccomp::Action, errno: &mut Option<u32>| {
+        if matches!(action, Kill | KillThread | KillProcess | Trap) {
+            *action = Errno;
+            *errno = Some(libc::EPERM as u32);
+        }
+    };
+    soften(&mut profile.default_action, &mut profile.default_errno_ret);
+    for rule in &mut profile.syscalls {
+        soften(&mut rule.action, &mut rule.errno_ret);
+    }
+    profile
 }
 
 #[cfg(test)]
