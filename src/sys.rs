@@ -9,6 +9,7 @@
 //! child needs is therefore computed before into a [`ChildPlan`] of plain data and raw pointers, and
 //! the child reports a failing step as two integers in memory PID 1 reads once the child is gone.
 #![allow(unsafe_code)]
+#![warn(clippy::multiple_unsafe_ops_per_block)]
 
 use std::ffi::CString;
 use std::fmt;
@@ -115,70 +116,67 @@ fn wait_any(flags: c_int) -> io::Result<Waited> {
 /// Blocks every signal in this thread and returns the mask that was in force before, which the
 /// program will get back. SIGKILL and SIGSTOP cannot be blocked; glibc leaves 32 and 33 alone.
 pub fn block_all_signals() -> io::Result<libc::sigset_t> {
-    // SAFETY: sigset_t is plain data; the sig*set calls only write into the sets we pass, and
-    // sigprocmask reads `all` and writes `old`, both valid for the duration of the call.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        check(libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old))?;
-        Ok(old)
-    }
+    let all = full_sigset();
+    let mut old = empty_sigset();
+    // SAFETY: sigprocmask reads `all` and writes `old`, both locals alive for the call.
+    check(unsafe { libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old) })?;
+    Ok(old)
+}
+
+/// An empty signal set, to be filled in by the kernel or libc.
+fn empty_sigset() -> libc::sigset_t {
+    // SAFETY: sigset_t is plain data (a bit array), for which all zero bytes is the empty set.
+    unsafe { std::mem::zeroed() }
+}
+
+/// A signal set with every signal in it.
+fn full_sigset() -> libc::sigset_t {
+    let mut all = empty_sigset();
+    // SAFETY: sigfillset only writes into the set it is given, a local.
+    unsafe { libc::sigfillset(&mut all) };
+    all
 }
 
 /// The calling thread's signal mask, unchanged.
 pub fn signal_mask() -> io::Result<libc::sigset_t> {
+    let mut old = empty_sigset();
     // SAFETY: with a null new set, sigprocmask only writes the current mask into `old`.
-    unsafe {
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        check(libc::sigprocmask(
-            libc::SIG_SETMASK,
-            std::ptr::null(),
-            &mut old,
-        ))?;
-        Ok(old)
-    }
+    check(unsafe { libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut old) })?;
+    Ok(old)
 }
 
 /// A close-on-exec, non-blocking signalfd for every signal (they are all blocked).
 pub fn signalfd_all() -> io::Result<OwnedFd> {
-    // SAFETY: as in block_all_signals; signalfd returns a new descriptor that we own from here on.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        let fd = check(libc::signalfd(
-            -1,
-            &all,
-            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
-        ))?;
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
+    let all = full_sigset();
+    // SAFETY: signalfd reads the local set for the call and returns a new descriptor.
+    let fd = check(unsafe { libc::signalfd(-1, &all, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) })?;
+    // SAFETY: the descriptor signalfd just returned, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// One pending signal read from the signalfd: (signal, sender pid, si_code).
 pub fn read_signal(fd: &OwnedFd) -> io::Result<Option<(i32, i32, i32)>> {
-    // SAFETY: signalfd_siginfo is plain data of a fixed size; read writes at most that many bytes into it.
-    unsafe {
-        let mut info: libc::signalfd_siginfo = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        let n = libc::read(fd.as_raw_fd(), (&raw mut info).cast(), size);
-        if n == -1 {
-            let e = io::Error::last_os_error();
-            return match e.kind() {
-                io::ErrorKind::WouldBlock => Ok(None),
-                io::ErrorKind::Interrupted => Ok(None),
-                _ => Err(e),
-            };
-        }
-        if n as usize != size {
-            return Err(io::Error::other("short read from signalfd"));
-        }
-        Ok(Some((
-            info.ssi_signo as i32,
-            info.ssi_pid as i32,
-            info.ssi_code,
-        )))
+    // SAFETY: signalfd_siginfo is plain integers, for which all zero bytes is a valid value.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: read writes at most `size` bytes into the local, which is exactly that large.
+    let n = unsafe { libc::read(fd.as_raw_fd(), (&raw mut info).cast(), size) };
+    if n == -1 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock => Ok(None),
+            io::ErrorKind::Interrupted => Ok(None),
+            _ => Err(e),
+        };
     }
+    if n as usize != size {
+        return Err(io::Error::other("short read from signalfd"));
+    }
+    Ok(Some((
+        info.ssi_signo as i32,
+        info.ssi_pid as i32,
+        info.ssi_code,
+    )))
 }
 
 /// Waits up to `timeout_ms` (forever when negative) for one of the blocked signals, with no
@@ -194,33 +192,33 @@ pub fn wait_signal(timeout_ms: i32) -> io::Result<Option<(i32, i32, i32)>> {
     } else {
         &ts
     };
-    // SAFETY: the set and the siginfo are plain data on our stack, written by the kernel; `tsp` is
-    // null or points to `ts`, which outlives the call; si_pid is read from the siginfo the kernel
-    // filled in for this very signal.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let sig = libc::sigtimedwait(&all, &mut info, tsp);
-        if sig == -1 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::EAGAIN | libc::EINTR) => Ok(None),
-                _ => Err(e),
-            };
-        }
-        Ok(Some((sig, info.si_pid(), info.si_code)))
+    let all = full_sigset();
+    // SAFETY: siginfo_t is plain data, for which all zero bytes is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the set and the siginfo are locals, read and written by the kernel during the call;
+    // `tsp` is null or points to `ts`, which outlives the call.
+    let sig = unsafe { libc::sigtimedwait(&all, &mut info, tsp) };
+    if sig == -1 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::EAGAIN | libc::EINTR) => Ok(None),
+            _ => Err(e),
+        };
     }
+    // SAFETY: si_pid is read from the siginfo the kernel filled in for this very signal, which
+    // comes from kill/sigqueue or a child (the union's members that have it).
+    let pid = unsafe { info.si_pid() };
+    Ok(Some((sig, pid, info.si_code)))
 }
 
 /// Whether a signal's disposition is SIG_IGN now, i.e. inherited ignored (pidguard installs no
 /// handlers).
 pub fn is_ignored(sig: i32) -> bool {
-    // SAFETY: a null new action only queries; `old` is plain data written by the kernel.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    }
+    // SAFETY: sigaction is plain data (the handler is an integer), for which zero is SIG_DFL.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only queries; `old` is a local written by the kernel.
+    let ret = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    ret == 0 && old.sa_sigaction == libc::SIG_IGN
 }
 
 /// Gives the heap memory that start-up used (passwd parsing, seccomp compilation) back to the
@@ -234,12 +232,11 @@ pub fn trim_heap() {
 
 /// Sets a signal's disposition to SIG_DFL or SIG_IGN.
 pub fn set_disposition(sig: i32, ignore: bool) -> io::Result<()> {
-    // SAFETY: the action is plain data with a special handler value (no function pointer of ours).
-    unsafe {
-        let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
-        check(libc::sigaction(sig, &act, std::ptr::null_mut())).map(drop)
-    }
+    // SAFETY: sigaction is plain data (the handler is an integer), for which zero is SIG_DFL.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    // SAFETY: the action is a local with a special handler value (no function pointer of ours).
+    check(unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) }).map(drop)
 }
 
 /// `poll(2)` over raw descriptors; `timeout_ms < 0` waits forever. EINTR counts as "nothing ready".
@@ -278,16 +275,17 @@ pub fn pdeath_signal() -> Option<i32> {
 /// Accepts one connection as a non-blocking, close-on-exec socket: one accept4(2), where std's
 /// accept plus set_nonblocking would make two syscalls per connection.
 pub fn accept_nonblocking(listener: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: accept4 with null address pointers only returns a new descriptor, which we then own.
-    unsafe {
-        let fd = check(libc::accept4(
+    // SAFETY: accept4 with null address pointers only returns a new descriptor.
+    let fd = check(unsafe {
+        libc::accept4(
             listener,
             std::ptr::null_mut(),
             std::ptr::null_mut(),
             libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-        ))?;
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
+        )
+    })?;
+    // SAFETY: the descriptor accept4 just returned, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// `TCP_DEFER_ACCEPT` (tcp(7)): the listener wakes for a connection only once its first data
@@ -309,11 +307,11 @@ pub fn tcp_defer_accept(listener: RawFd, secs: c_int) -> io::Result<()> {
 /// A close-on-exec pipe: (read end, write end).
 pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as c_int; 2];
-    // SAFETY: pipe2 writes two descriptors into the array, which we then own.
-    unsafe {
-        check(libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC))?;
-        Ok((OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])))
-    }
+    // SAFETY: pipe2 writes two descriptors into the local array.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: the two descriptors pipe2 just returned, owned by nobody else.
+    let [rd, wr] = fds.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok((rd, wr))
 }
 
 /// Reads what is there without waiting (the descriptor must be non-blocking): up to `max` bytes.
@@ -417,26 +415,23 @@ pub fn stop_self() -> io::Result<()> {
 /// group) holds it now: after a `fg`, not after a `bg` (SIGTTOU is blocked, so tcsetpgrp from the
 /// background would succeed and steal the terminal from the shell).
 pub fn hand_terminal(ours: i32, to: i32) -> io::Result<()> {
-    // SAFETY: tcgetpgrp and tcsetpgrp only take descriptor and group numbers.
-    unsafe {
-        if libc::tcgetpgrp(0) != ours {
-            return Ok(());
-        }
-        check(libc::tcsetpgrp(0, to)).map(|_| ())
+    // SAFETY: tcgetpgrp only takes a descriptor number.
+    if unsafe { libc::tcgetpgrp(0) } != ours {
+        return Ok(());
     }
+    // SAFETY: tcsetpgrp only takes descriptor and group numbers.
+    check(unsafe { libc::tcsetpgrp(0, to) }).map(|_| ())
 }
 
 /// The running kernel's release string (`uname -r`), from uname(2).
 pub fn kernel_release() -> Option<Vec<u8>> {
     let mut uts = std::mem::MaybeUninit::<libc::utsname>::uninit();
-    // SAFETY: uname writes the whole struct through the valid pointer, and the struct is only
-    // read after uname reported success.
-    let uts = unsafe {
-        if libc::uname(uts.as_mut_ptr()) != 0 {
-            return None;
-        }
-        uts.assume_init()
-    };
+    // SAFETY: uname writes the whole struct through the valid pointer.
+    if unsafe { libc::uname(uts.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: uname reported success, so it wrote every field.
+    let uts = unsafe { uts.assume_init() };
     Some(
         uts.release
             .iter()
@@ -522,18 +517,22 @@ fn env_name(entry: &[u8]) -> &[u8] {
 /// The entries of pidguard's own environment, in order.
 fn own_environ() -> impl Iterator<Item = &'static std::ffi::CStr> {
     let mut p = libc_environ();
+    // `environ` is the C runtime's null-terminated array of NUL-terminated strings; it is only read,
+    // and (see `Environ`) never modified by this process, so the strings live as long as the process.
     std::iter::from_fn(move || {
-        // SAFETY: `environ` is the C runtime's null-terminated array of NUL-terminated strings;
-        // it is only read, and (see `Environ`) never modified by this process, so the strings
-        // live as long as the process.
-        unsafe {
-            if p.is_null() || (*p).is_null() {
-                return None;
-            }
-            let entry = std::ffi::CStr::from_ptr(*p);
-            p = p.add(1);
-            Some(entry)
+        if p.is_null() {
+            return None;
         }
+        // SAFETY: `p` points at an element of `environ`, at most its terminating null.
+        let entry = unsafe { *p };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null entry of `environ`: a NUL-terminated string for the process' lifetime.
+        let entry = unsafe { std::ffi::CStr::from_ptr(entry) };
+        // SAFETY: `p` was not the terminating null, so the next element is still in the array.
+        p = unsafe { p.add(1) };
+        Some(entry)
     })
 }
 
@@ -708,29 +707,33 @@ pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
     if stack == libc::MAP_FAILED {
         return Err(SpawnError::Os(io::Error::last_os_error()));
     }
-    // SAFETY: the guard page is the lowest page of the mapping made above; the stack grows down
-    // from its top end. While the child runs, the parent is suspended (CLONE_VFORK), so `args`,
-    // `report` and the plan stay alive and unchanged, and the only memory the child writes is its
-    // own stack and `report` (exec_child allocates nothing). Without CLONE_SIGHAND the child has
-    // its own signal dispositions, so its sigaction calls leave PID 1's alone.
-    let pid = unsafe {
-        let pid = if libc::mprotect(stack, guard, libc::PROT_NONE) == -1 {
-            -1
-        } else {
+    // SAFETY: the guard page is the lowest page of the mapping made above, which only we use.
+    let pid = if unsafe { libc::mprotect(stack, guard, libc::PROT_NONE) } == -1 {
+        -1
+    } else {
+        // The stack grows down from the top end of the mapping.
+        let top = stack.cast::<u8>().wrapping_add(size);
+        // SAFETY: `top` is the end of a mapping of ours with a guard page below. While the child
+        // runs, the parent is suspended (CLONE_VFORK), so `args`, `report` and the plan stay alive
+        // and unchanged, and the only memory the child writes is its own stack and `report`
+        // (exec_child allocates nothing). Without CLONE_SIGHAND the child has its own signal
+        // dispositions, so its sigaction calls leave PID 1's alone.
+        unsafe {
             libc::clone(
                 child_main,
-                stack.cast::<u8>().add(size).cast(),
+                top.cast(),
                 libc::CLONE_VM | libc::CLONE_VFORK | share_fds | libc::SIGCHLD,
-                (&args as *const ChildArgs).cast_mut().cast(),
+                (&raw const args).cast_mut().cast(),
             )
-        };
-        let err = io::Error::last_os_error();
-        libc::munmap(stack, size);
-        if pid == -1 {
-            return Err(SpawnError::Os(err));
         }
-        pid
     };
+    let err = io::Error::last_os_error();
+    // SAFETY: the mapping made above, no longer used: the child has exec'd or exited (CLONE_VFORK),
+    // or was never started.
+    unsafe { libc::munmap(stack, size) };
+    if pid == -1 {
+        return Err(SpawnError::Os(err));
+    }
     if let Ok(fd) = RawFd::try_from(report.listener.load(Ordering::SeqCst) - 1)
         && fd >= 0
     {
@@ -884,165 +887,182 @@ pub fn install_filters(filters: &[Vec<libc::sock_filter>]) -> Result<(), i32> {
     Ok(())
 }
 
-/// The child after clone: applies the plan and execs. Never returns.
+/// The child after clone: applies the plan and execs. Never returns. Every call below is a single
+/// syscall on data prepared before the clone (see [`spawn`]); every failure ends in `die`.
 fn exec_child(plan: &ChildPlan, report: &Report) -> ! {
     let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(0);
     let die = |step: Step, err: i32| -> ! {
         report.errno.store(err, Ordering::SeqCst);
         report.step.store(step as u32, Ordering::SeqCst);
+        let code = match step {
+            Step::Exec => crate::error::exec_exit_code(err),
+            _ => crate::error::EXIT_SETUP,
+        };
         // SAFETY: _exit is async-signal-safe and ends only this child (its own thread group).
-        unsafe {
-            let code = match step {
-                Step::Exec => crate::error::exec_exit_code(err),
-                _ => crate::error::EXIT_SETUP,
-            };
-            libc::_exit(code)
-        }
+        unsafe { libc::_exit(code) }
     };
 
-    // SAFETY: single syscalls on prepared data, see the function comment; every failure ends in die().
-    unsafe {
-        match plan.place {
-            // A process group of its own, so that -g and terminal job control address only the
-            // program.
-            Place::OwnGroup => {
-                if libc::setpgid(0, 0) == -1 {
-                    die(Step::Setpgid, errno());
-                }
-            }
-            // dumb-init's order: setsid, then stdin's terminal as controlling terminal. TIOCSCTTY
-            // fails (EPERM) while the terminal belongs to another session (pidguard run from a
-            // shell): the program then has none, as under dumb-init; not an error.
-            Place::NewSession => {
-                if libc::setsid() == -1 {
-                    die(Step::Setsid, errno());
-                }
-                libc::ioctl(0, libc::TIOCSCTTY, 0 as c_int);
-            }
-            Place::Stay => {}
-        }
-        // dup2 onto itself would keep close-on-exec (an fd opened while 0, 1 or 2 was closed got
-        // that very number): clear the flag instead.
-        let redirect = |fd: RawFd, to: RawFd| {
-            if fd == to {
-                libc::fcntl(fd, libc::F_SETFD, 0) != -1
-            } else {
-                libc::dup2(fd, to) != -1
-            }
-        };
-        if let Some(fd) = plan.output
-            && !(redirect(fd, 1) && redirect(fd, 2))
-        {
-            die(Step::Output, errno());
-        }
-        if let Some(fd) = plan.input
-            && !redirect(fd, 0)
-        {
-            die(Step::Output, errno());
-        }
-        // SIGTTOU is still blocked here (inherited mask), so tcsetpgrp from the background cannot
-        // stop us. ENOTTY and friends just mean there is no controlling terminal: not an error.
-        if plan.foreground && plan.place == Place::OwnGroup {
-            libc::tcsetpgrp(0, libc::getpid());
-        }
-        for &sig in &plan.reignore {
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = libc::SIG_IGN;
-            if libc::sigaction(sig, &act, std::ptr::null_mut()) == -1 {
-                die(Step::Signals, errno());
+    match plan.place {
+        // A process group of its own, so that -g and terminal job control address only the
+        // program.
+        Place::OwnGroup => {
+            // SAFETY: setpgid takes integers only.
+            if unsafe { libc::setpgid(0, 0) } == -1 {
+                die(Step::Setpgid, errno());
             }
         }
-        // Identity, capabilities, no_new_privs, the shared rlimits and the umask were applied to PID 1
-        // before the clone (harden/apply.rs) and are inherited. The program's own limits are set
-        // here (lowering needs no privilege; PID 1 raised any hard limit above its own before the
-        // drop). The seccomp filter is the last step before exec, so that nothing above runs under
-        // it; it needs no_new_privs, already set.
-        if let Some(limits) = CHILD_RLIMITS.get() {
-            for &(resource, soft, hard) in limits.iter() {
-                let lim = libc::rlimit64 {
-                    rlim_cur: soft,
-                    rlim_max: hard,
-                };
-                if libc::syscall(
+        // dumb-init's order: setsid, then stdin's terminal as controlling terminal. TIOCSCTTY
+        // fails (EPERM) while the terminal belongs to another session (pidguard run from a
+        // shell): the program then has none, as under dumb-init; not an error.
+        Place::NewSession => {
+            // SAFETY: setsid takes no argument.
+            if unsafe { libc::setsid() } == -1 {
+                die(Step::Setsid, errno());
+            }
+            // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal the terminal).
+            unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0 as c_int) };
+        }
+        Place::Stay => {}
+    }
+    // dup2 onto itself would keep close-on-exec (an fd opened while 0, 1 or 2 was closed got
+    // that very number): clear the flag instead.
+    let redirect = |fd: RawFd, to: RawFd| {
+        if fd == to {
+            // SAFETY: F_SETFD takes an integer argument.
+            unsafe { libc::fcntl(fd, libc::F_SETFD, 0) != -1 }
+        } else {
+            // SAFETY: dup2 takes descriptor numbers only.
+            unsafe { libc::dup2(fd, to) != -1 }
+        }
+    };
+    if let Some(fd) = plan.output
+        && !(redirect(fd, 1) && redirect(fd, 2))
+    {
+        die(Step::Output, errno());
+    }
+    if let Some(fd) = plan.input
+        && !redirect(fd, 0)
+    {
+        die(Step::Output, errno());
+    }
+    // SIGTTOU is still blocked here (inherited mask), so tcsetpgrp from the background cannot
+    // stop us. ENOTTY and friends just mean there is no controlling terminal: not an error.
+    if plan.foreground && plan.place == Place::OwnGroup {
+        // SAFETY: getpid takes no argument.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: tcsetpgrp takes descriptor and group numbers only.
+        unsafe { libc::tcsetpgrp(0, me) };
+    }
+    for &sig in &plan.reignore {
+        // SAFETY: sigaction is plain data (the handler is an integer), for which zero is SIG_DFL.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_sigaction = libc::SIG_IGN;
+        // SAFETY: the action is a local with a special handler value (no function pointer of ours).
+        if unsafe { libc::sigaction(sig, &act, std::ptr::null_mut()) } == -1 {
+            die(Step::Signals, errno());
+        }
+    }
+    // Identity, capabilities, no_new_privs, the shared rlimits and the umask were applied to PID 1
+    // before the clone (harden/apply.rs) and are inherited. The program's own limits are set
+    // here (lowering needs no privilege; PID 1 raised any hard limit above its own before the
+    // drop). The seccomp filter is the last step before exec, so that nothing above runs under
+    // it; it needs no_new_privs, already set.
+    if let Some(limits) = CHILD_RLIMITS.get() {
+        for &(resource, soft, hard) in limits.iter() {
+            let lim = libc::rlimit64 {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            // SAFETY: prlimit64 of ourselves reads the local new limit; the old one is not asked.
+            let ret = unsafe {
+                libc::syscall(
                     libc::SYS_prlimit64,
                     0 as libc::c_long,
                     resource as libc::c_long,
                     &lim as *const libc::rlimit64,
                     std::ptr::null_mut::<libc::rlimit64>(),
-                ) == -1
-                {
-                    die(Step::Rlimits, errno());
-                }
+                )
+            };
+            if ret == -1 {
+                die(Step::Rlimits, errno());
             }
         }
-        // A set-up step runs while PID 1 still holds what it started with: lower the child alone,
-        // in harden/apply.rs's order (bounding set while CAP_SETPCAP is effective, then capset,
-        // then no_new_privs). Starting as root, execve would refill permitted from the bounding
-        // set (capabilities(7), "root"); with no_new_privs the kernel keeps permitted within what
-        // the process had before the exec (security/commoncap.c), so the step gets `keep` only.
-        // capset with an empty inheritable set also empties the ambient set.
-        if let Some(c) = plan.caps {
-            for cap in 0..=c.last_cap.min(63) {
-                if c.drop_bounding & (1 << cap) != 0
-                    && libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) == -1
-                {
-                    die(Step::Caps, errno());
-                }
+    }
+    // A set-up step runs while PID 1 still holds what it started with: lower the child alone,
+    // in harden/apply.rs's order (bounding set while CAP_SETPCAP is effective, then capset,
+    // then no_new_privs). Starting as root, execve would refill permitted from the bounding
+    // set (capabilities(7), "root"); with no_new_privs the kernel keeps permitted within what
+    // the process had before the exec (security/commoncap.c), so the step gets `keep` only.
+    // capset with an empty inheritable set also empties the ambient set.
+    if let Some(c) = plan.caps {
+        for cap in 0..=c.last_cap.min(63) {
+            if c.drop_bounding & (1 << cap) == 0 {
+                continue;
             }
-            if let Err(e) = capset(c.keep, c.keep, 0) {
-                die(Step::Caps, e.raw_os_error().unwrap_or(0));
-            }
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
+            // SAFETY: PR_CAPBSET_DROP takes integer arguments only.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } == -1 {
                 die(Step::Caps, errno());
             }
         }
-        // Landlock after no_new_privs (it needs it) and before seccomp (a custom profile need not
-        // allow landlock_restrict_self).
-        if let Some(fd) = plan.landlock
-            && let Err(err) = landlock_restrict_self(fd)
-        {
-            die(Step::Landlock, err);
+        if let Err(e) = capset(c.keep, c.keep, 0) {
+            die(Step::Caps, e.raw_os_error().unwrap_or(0));
         }
-        if let Err(err) = install_filters(&plan.filters) {
-            die(Step::Seccomp, err);
+        // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } == -1 {
+            die(Step::Caps, errno());
         }
-        // Recording: from here on every syscall not allowed by the recording filter waits for
-        // PID 1, which is suspended until our execve: the filter lets exactly the rest through.
-        if let Some(filter) = &plan.record {
-            match install_listener_filter(filter) {
-                Ok(fd) => report.listener.store(fd + 1, Ordering::SeqCst),
-                Err(err) => die(Step::Seccomp, err),
-            }
+    }
+    // Landlock after no_new_privs (it needs it) and before seccomp (a custom profile need not
+    // allow landlock_restrict_self).
+    if let Some(fd) = plan.landlock
+        && let Err(err) = landlock_restrict_self(fd)
+    {
+        die(Step::Landlock, err);
+    }
+    if let Err(err) = install_filters(&plan.filters) {
+        die(Step::Seccomp, err);
+    }
+    // Recording: from here on every syscall not allowed by the recording filter waits for
+    // PID 1, which is suspended until our execve: the filter lets exactly the rest through.
+    if let Some(filter) = &plan.record {
+        match install_listener_filter(filter) {
+            Ok(fd) => report.listener.store(fd + 1, Ordering::SeqCst),
+            Err(err) => die(Step::Seccomp, err),
         }
-        if libc::sigprocmask(libc::SIG_SETMASK, &plan.sigmask, std::ptr::null_mut()) == -1 {
-            die(Step::Mask, errno());
-        }
-        // execvp's rule: go on past ENOENT/ENOTDIR and EACCES, report EACCES if one was seen.
-        let mut seen_eacces = false;
-        let mut last = libc::ENOENT;
-        for path in &plan.paths {
+    }
+    // SAFETY: sigprocmask reads the mask in the plan, alive until the parent wakes.
+    if unsafe { libc::sigprocmask(libc::SIG_SETMASK, &plan.sigmask, std::ptr::null_mut()) } == -1 {
+        die(Step::Mask, errno());
+    }
+    // execvp's rule: go on past ENOENT/ENOTDIR and EACCES, report EACCES if one was seen.
+    let mut seen_eacces = false;
+    let mut last = libc::ENOENT;
+    for path in &plan.paths {
+        // SAFETY: the path is a live C string; argv and envp are null-terminated arrays of
+        // pointers to C strings that the plan keeps alive (sealed before the clone).
+        unsafe {
             libc::execve(
                 path.as_ptr(),
                 plan.argv_ptrs.as_ptr(),
                 plan.envp.ptrs.as_ptr(),
-            );
-            last = errno();
-            match last {
-                libc::ENOENT | libc::ENOTDIR => continue,
-                libc::EACCES => seen_eacces = true,
-                _ => break,
-            }
+            )
+        };
+        last = errno();
+        match last {
+            libc::ENOENT | libc::ENOTDIR => continue,
+            libc::EACCES => seen_eacces = true,
+            _ => break,
         }
-        // Blocking everything again is not needed: die() exits at once.
-        die(
-            Step::Exec,
-            if seen_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR | libc::EACCES) {
-                libc::EACCES
-            } else {
-                last
-            },
-        )
     }
+    // Blocking everything again is not needed: die() exits at once.
+    die(
+        Step::Exec,
+        if seen_eacces && matches!(last, libc::ENOENT | libc::ENOTDIR | libc::EACCES) {
+            libc::EACCES
+        } else {
+            last
+        },
+    )
 }
 
 // Landlock (landlock(7), include/uapi/linux/landlock.h). Syscall numbers are the same on every
@@ -1174,14 +1194,13 @@ pub fn landlock_restrict_self(ruleset: RawFd) -> Result<(), i32> {
 
 /// Supplementary groups of the process, `getgroups(2)`.
 pub fn getgroups() -> io::Result<Vec<u32>> {
-    // SAFETY: the first call asks the size; the second fills a buffer of exactly that size.
-    unsafe {
-        let n = check(libc::getgroups(0, std::ptr::null_mut()))?;
-        let mut v = vec![0 as libc::gid_t; n as usize];
-        let n = check(libc::getgroups(n, v.as_mut_ptr()))?;
-        v.truncate(n as usize);
-        Ok(v)
-    }
+    // SAFETY: with size 0, getgroups only returns how many groups there are.
+    let n = check(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
+    let mut v = vec![0 as libc::gid_t; n as usize];
+    // SAFETY: fills a buffer of exactly `n` groups, a local vector.
+    let n = check(unsafe { libc::getgroups(n, v.as_mut_ptr()) })?;
+    v.truncate(n as usize);
+    Ok(v)
 }
 
 // --- Seccomp user notification, for the recording mode (seccomp/record.rs) ---------------------
