@@ -136,19 +136,6 @@ pub enum Mode {
     Off,
 }
 
-impl Mode {
-    pub fn parse(s: &str) -> Result<Mode, String> {
-        match s {
-            "strict" => Ok(Mode::Strict),
-            "best-effort" => Ok(Mode::BestEffort),
-            "off" => Ok(Mode::Off),
-            _ => Err(format!(
-                "--landlock: unknown mode {s:?}; use strict, best-effort or off"
-            )),
-        }
-    }
-}
-
 /// What the user asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -170,16 +157,51 @@ impl Request {
 }
 
 /// The request in a run configuration.
-pub fn request(_cfg: &crate::cli::RunConfig) -> Request {
-    Request::default()
+pub fn request(cfg: &crate::cli::RunConfig) -> Request {
+    cfg.landlock.clone()
 }
 
-/// One path rule: allow `access` beneath `path`; an `optional` path that does not exist is skipped.
+/// A `--writable` value: absolute, without `..`, in the normal form the kernel gives back for an
+/// open descriptor (no `.`, no doubled or trailing `/`), which [`open_path`] compares with it.
+pub fn parse_writable(v: &str) -> Result<PathBuf, String> {
+    use std::path::Component;
+    let path = Path::new(v);
+    if !path.is_absolute() {
+        return Err("give an absolute path (e.g. /tmp)".into());
+    }
+    if path.components().any(|c| c == Component::ParentDir) {
+        return Err("give the path without .. (e.g. /app/cache)".into());
+    }
+    let path: PathBuf = path.components().collect();
+    if path == Path::new("/") {
+        return Err("/ would make everything writable: drop --read-only instead".into());
+    }
+    Ok(path)
+}
+
+/// `PORT[,PORT...]`, each from 1 to 65535.
+pub fn parse_ports(v: &str) -> Result<Vec<u16>, String> {
+    v.split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or_else(|| {
+                    format!("{p:?} is not a TCP port: use numbers from 1 to 65535 (e.g. 8080,8443)")
+                })
+        })
+        .collect()
+}
+
+/// One path rule: allow `access` beneath `path`. `device`: one of [`ALWAYS_WRITABLE`], skipped
+/// when it is missing, a symlink or not the kind of file listed; `None`: a `--writable` path, for
+/// which each of those is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathRule {
     pub path: PathBuf,
     pub access: u64,
-    pub optional: bool,
+    pub device: Option<Device>,
 }
 
 /// A ruleset as the kernel will get it.
@@ -270,14 +292,14 @@ pub fn plan(req: &Request, abi: Option<u32>) -> Result<Plan, String> {
                 paths.push(PathRule {
                     path: PathBuf::from(path),
                     access,
-                    optional: true,
+                    device: Some(*device),
                 });
             }
             for path in &req.writable {
                 paths.push(PathRule {
                     path: path.clone(),
                     access: all,
-                    optional: false,
+                    device: None,
                 });
             }
         }
@@ -393,14 +415,16 @@ pub fn prepare(req: &Request, no_new_privs: bool) -> Result<Prepared, SetupError
         crate::debug!("Landlock scopes not applied: --allow-new-privs leaves no_new_privs off");
         return Ok(Prepared::default());
     }
-    let abi = match sys::landlock_abi() {
-        Ok(n) => Some(n),
+    let (abi, why) = match sys::landlock_abi() {
+        Ok(n) => (Some(n), String::new()),
         Err(e) => {
             crate::debug!("Landlock unavailable: {e}");
-            None
+            // ENOSYS: not built in (before 5.13), or a seccomp profile refuses it; EOPNOTSUPP:
+            // built in but not in the boot's lsm= list.
+            (None, format!(" (landlock_create_ruleset: {e})"))
         }
     };
-    let plan = plan(req, abi).map_err(setup)?;
+    let plan = plan(req, abi).map_err(|m| setup(format!("{m}{why}")))?;
     if !plan.missing.is_empty() {
         crate::warn!(
             "Landlock best effort: not enforced: {}",
@@ -443,7 +467,7 @@ fn build(rules: &Rules, abi: u32) -> Result<OwnedFd, String> {
     let ruleset = sys::landlock_create_ruleset(&rules.attr, attr_size(abi))
         .map_err(|e| format!("cannot create the Landlock ruleset: {e}"))?;
     for rule in &rules.paths {
-        let Some((fd, is_dir)) = open_path(&rule.path, rule.optional)? else {
+        let Some((fd, is_dir)) = open_path(rule)? else {
             continue;
         };
         let access = if is_dir {
@@ -465,29 +489,63 @@ fn build(rules: &Rules, abi: u32) -> Result<OwnedFd, String> {
     Ok(ruleset)
 }
 
-/// Opens a path with O_PATH (nothing is read, a FIFO cannot block) and says whether it is a
-/// directory. `None`: an optional path that does not exist.
-fn open_path(path: &Path, optional: bool) -> Result<Option<(OwnedFd, bool)>, String> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// Opens a rule's path with O_PATH (nothing is read, a FIFO cannot block) and says whether it is a
+/// directory. `None`: a device of [`ALWAYS_WRITABLE`] this container does not have as listed.
+///
+/// A rule holds the inode opened here, for good, so a symlink anywhere on the way is refused (the
+/// kernel's name for the descriptor must be the path as given): a link decides nothing. Otherwise
+/// a program that may write where a `--writable` path or its parent lives could replace it by a
+/// link to `/etc` before the container's next start and widen its own rules; and a path that
+/// resolves elsewhere is better spelt as it resolves, which is what the error asks for.
+fn open_path(rule: &PathRule) -> Result<Option<(OwnedFd, bool)>, String> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let path = &rule.path;
+    let shown = path.display();
+    let skip = |why: &str| {
+        crate::debug!("Landlock: {shown} not writable: {why}");
+        Ok(None)
+    };
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
         .open(path);
-    let file = match file {
-        Ok(f) => f,
-        Err(e) if optional && e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
+    let file = match (file, rule.device) {
+        (Ok(f), _) => f,
+        (Err(e), Some(_)) => return skip(&e.to_string()),
+        (Err(e), None) => {
             return Err(format!(
-                "--writable {}: {e}; create it in the image (or mount a volume there) or drop it",
-                path.display()
+                "--writable {shown}: {e}; create it in the image (or mount a volume there) or \
+                 drop it"
             ));
         }
     };
-    let is_dir = file
+    let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    match (real, rule.device) {
+        (Ok(real), _) if real == *path => {}
+        (_, Some(_)) => return skip("a symlink"),
+        (Ok(real), None) => {
+            return Err(format!(
+                "--writable {shown}: it resolves to {} through a symlink; give that path, since a \
+                 link must not decide what is writable",
+                real.display()
+            ));
+        }
+        (Err(e), None) => {
+            return Err(format!(
+                "--writable {shown}: cannot check it for symlinks through /proc/self/fd ({e}): \
+                 mount /proc"
+            ));
+        }
+    }
+    let kind = file
         .metadata()
-        .map_err(|e| format!("--writable {}: {e}", path.display()))?
-        .is_dir();
-    Ok(Some((OwnedFd::from(file), is_dir)))
+        .map_err(|e| format!("--writable {shown}: {e}"))?
+        .file_type();
+    match rule.device {
+        Some(Device::File) if !kind.is_char_device() => skip("not a character device"),
+        Some(Device::Files | Device::Tree) if !kind.is_dir() => skip("not a directory"),
+        _ => Ok(Some((OwnedFd::from(file), kind.is_dir()))),
+    }
 }
 
 #[cfg(test)]
@@ -530,11 +588,11 @@ mod tests {
         assert_ne!(all & fs::REFER, 0);
         assert_eq!(own.attr.handled_access_net, 0);
         let tmp = own.paths.iter().find(|r| r.path == Path::new("/tmp"));
-        assert_eq!(tmp.map(|r| (r.access, r.optional)), Some((all, false)));
+        assert_eq!(tmp.map(|r| (r.access, r.device)), Some((all, None)));
         let null = own.paths.iter().find(|r| r.path == Path::new("/dev/null"));
         assert_eq!(
-            null.map(|r| (r.access, r.optional)),
-            Some((fs::WRITE_FILE | fs::TRUNCATE, true))
+            null.map(|r| (r.access, r.device)),
+            Some((fs::WRITE_FILE | fs::TRUNCATE, Some(Device::File)))
         );
         let pts = own.paths.iter().find(|r| r.path == Path::new("/dev/pts"));
         assert_eq!(pts.map(|r| r.access & fs::MAKE_REG), Some(0));
@@ -595,6 +653,63 @@ mod tests {
         assert!(e.contains("--landlock off"), "{e}");
         let e = plan(&req(false, &["/tmp"], Mode::Strict), Some(7)).unwrap_err();
         assert!(e.contains("add --read-only"), "{e}");
+    }
+
+    #[test]
+    fn writable_paths_and_ports_are_checked_as_written() {
+        assert_eq!(parse_writable("/tmp/"), Ok(PathBuf::from("/tmp")));
+        assert_eq!(
+            parse_writable("//app/./cache"),
+            Ok(PathBuf::from("/app/cache"))
+        );
+        assert!(parse_writable("tmp").unwrap_err().contains("absolute"));
+        assert!(parse_writable("/app/../etc").unwrap_err().contains(".."));
+        assert!(
+            parse_writable("/")
+                .unwrap_err()
+                .contains("drop --read-only")
+        );
+        assert_eq!(parse_ports("80, 443"), Ok(vec![80, 443]));
+        for bad in ["0", "", "80,", "65536", "-1", "http"] {
+            assert!(
+                parse_ports(bad).unwrap_err().contains("1 to 65535"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_symlink_decides_nothing() {
+        let dir = std::env::temp_dir().join(format!("pidguard-landlock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        let rule = |p: &str, device| PathRule {
+            path: dir.join(p),
+            access: fs::WRITE_FILE,
+            device,
+        };
+        assert!(matches!(
+            open_path(&rule("real", None)),
+            Ok(Some((_, true)))
+        ));
+        let e = open_path(&rule("link", None)).unwrap_err();
+        assert!(e.contains("resolves to") && e.contains("real"), "{e}");
+        let e = open_path(&rule("missing", None)).unwrap_err();
+        assert!(e.contains("create it"), "{e}");
+        assert!(matches!(
+            open_path(&rule("link", Some(Device::Tree))),
+            Ok(None)
+        ));
+        assert!(matches!(
+            open_path(&rule("missing", Some(Device::Tree))),
+            Ok(None)
+        ));
+        assert!(matches!(
+            open_path(&rule("real", Some(Device::File))),
+            Ok(None)
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

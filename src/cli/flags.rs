@@ -14,7 +14,7 @@ use super::{
     SessionMode,
 };
 use crate::log::{Level, LogFormat};
-use crate::{duration, limits, passwd, signals};
+use crate::{duration, landlock, limits, passwd, signals};
 
 #[cfg(test)]
 use super::testing::{err, err_env, run, run_env};
@@ -31,6 +31,11 @@ pub static FLAGS: &[&Flag] = &[
     &UMASK,
     &SECCOMP,
     &SECCOMP_RECORD,
+    &READ_ONLY,
+    &WRITABLE,
+    &ALLOW_BIND,
+    &ALLOW_CONNECT,
+    &LANDLOCK,
     &GRACE,
     &REWRITE,
     &KILL_PROCESS_GROUP,
@@ -471,6 +476,211 @@ fn seccomp_record() {
         "x",
     ]);
     assert!(e.contains("needs a filter to record against"), "{e}");
+}
+
+// ---- Landlock (landlock.rs) ---------------------------------------------------------------------
+
+pub static READ_ONLY: Flag = Flag {
+    long: "read-only",
+    short: None,
+    arg: Arg::Switch(|low, on| low.cfg.landlock.read_only = on),
+    group: Group::Hardening,
+    brief: "",
+    help: "A read-only root from inside the image (Landlock): the program, everything it starts and \
+           PID 1 may read and execute as before but write nowhere except beneath each --writable \
+           path and the devices every program writes (/dev/null, /dev/zero, /dev/full, /dev/tty, \
+           /dev/ptmx, /dev/pts/*, /dev/shm). chmod and chown are not covered.",
+    default: Initial::Text("off"),
+    aliases: &[],
+};
+
+#[test]
+fn read_only() {
+    assert!(!run(&["x"]).landlock.read_only);
+    assert!(run(&["--read-only", "x"]).landlock.read_only);
+    assert!(
+        run_env(&["x"], &[("PIDGUARD_READ_ONLY", "true")])
+            .landlock
+            .read_only
+    );
+}
+
+pub static WRITABLE: Flag = Flag {
+    long: "writable",
+    short: None,
+    arg: Arg::Value {
+        meta: "PATH",
+        repeat: true,
+        parse: |low, v| {
+            let path = landlock::parse_writable(v)?;
+            if !low.cfg.landlock.writable.contains(&path) {
+                low.cfg.landlock.writable.push(path);
+            }
+            Ok(())
+        },
+    },
+    group: Group::Hardening,
+    brief: "",
+    help: "With --read-only: allow every write beneath this directory (or to this file), e.g. /tmp, \
+           a cache or a volume. An absolute path that exists when pidguard starts and is no symlink. \
+           Repeatable.",
+    default: Initial::Text("none"),
+    aliases: &[],
+};
+
+#[test]
+fn writable() {
+    assert!(run(&["x"]).landlock.writable.is_empty());
+    let c = run(&[
+        "--read-only",
+        "--writable",
+        "/tmp",
+        "--writable=/app/cache/",
+        "--writable",
+        "/tmp",
+        "x",
+    ]);
+    assert_eq!(
+        c.landlock.writable,
+        ["/tmp", "/app/cache"].map(std::path::PathBuf::from)
+    );
+    let c = run_env(
+        &["--read-only", "x"],
+        &[("PIDGUARD_WRITABLE", "/tmp,/data")],
+    );
+    assert_eq!(c.landlock.writable.len(), 2);
+    assert!(err(&["--read-only", "--writable", "tmp", "x"]).starts_with("--writable \"tmp\":"));
+    assert!(err(&["--read-only", "--writable", "", "x"]).contains("absolute"));
+    let e = err(&["--writable", "/tmp", "x"]);
+    assert!(e.contains("add --read-only"), "{e}");
+    let e = err_env(&["x"], &[("PIDGUARD_WRITABLE", "/tmp")]);
+    assert!(e.starts_with("PIDGUARD_WRITABLE"), "{e}");
+}
+
+pub static ALLOW_BIND: Flag = Flag {
+    long: "allow-bind",
+    short: None,
+    arg: Arg::Value {
+        meta: "PORT[,PORT]",
+        repeat: true,
+        parse: |low, v| add_ports(&mut low.cfg.landlock.allow_bind, v),
+    },
+    group: Group::Hardening,
+    brief: "",
+    help: "Landlock TCP rules (ABI 4): the program may bind only these TCP ports; without this \
+           option binding is unrestricted. Repeatable.",
+    default: Initial::Text("any port"),
+    aliases: &[],
+};
+
+fn add_ports(list: &mut Vec<u16>, v: &str) -> Result<(), String> {
+    for port in landlock::parse_ports(v)? {
+        if !list.contains(&port) {
+            list.push(port);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn allow_bind() {
+    assert!(run(&["x"]).landlock.allow_bind.is_empty());
+    let c = run(&["--allow-bind", "8080,8443", "--allow-bind", "8080", "x"]);
+    assert_eq!(c.landlock.allow_bind, [8080, 8443]);
+    let c = run_env(&["x"], &[("PIDGUARD_ALLOW_BIND", "80,443")]);
+    assert_eq!(c.landlock.allow_bind, [80, 443]);
+    assert!(err(&["--allow-bind", "0", "x"]).starts_with("--allow-bind \"0\":"));
+    assert!(err(&["--allow-bind", "http", "x"]).contains("1 to 65535"));
+    assert!(err(&["--allow-bind", "65536", "x"]).contains("1 to 65535"));
+}
+
+pub static ALLOW_CONNECT: Flag = Flag {
+    long: "allow-connect",
+    short: None,
+    arg: Arg::Value {
+        meta: "PORT[,PORT]",
+        repeat: true,
+        parse: |low, v| add_ports(&mut low.cfg.landlock.allow_connect, v),
+    },
+    group: Group::Hardening,
+    brief: "",
+    help: "Landlock TCP rules (ABI 4): the program (and PID 1's app check) may connect only to these \
+           TCP ports, on any host; without this option connecting is unrestricted. Repeatable.",
+    default: Initial::Text("any port"),
+    aliases: &[],
+};
+
+#[test]
+fn allow_connect() {
+    assert!(run(&["x"]).landlock.allow_connect.is_empty());
+    let c = run(&["--allow-connect", "5432", "x"]);
+    assert_eq!(c.landlock.allow_connect, [5432]);
+    assert!(err(&["--allow-connect", "5432,", "x"]).contains("1 to 65535"));
+    let e = err(&[
+        "--allow-connect",
+        "5432",
+        "--health-check",
+        "http://127.0.0.1:8080/",
+        "x",
+    ]);
+    assert!(e.contains("add 8080"), "{e}");
+    let c = run(&[
+        "--allow-connect",
+        "5432,8080",
+        "--health-check",
+        "tcp://localhost:8080",
+        "x",
+    ]);
+    assert_eq!(c.landlock.allow_connect, [5432, 8080]);
+}
+
+pub static LANDLOCK: Flag = Flag {
+    long: "landlock",
+    short: None,
+    arg: Arg::Value {
+        meta: "MODE",
+        repeat: false,
+        parse: |low, v| {
+            low.cfg.landlock.mode = choice(
+                v,
+                &[
+                    ("strict", landlock::Mode::Strict),
+                    ("best-effort", landlock::Mode::BestEffort),
+                    ("off", landlock::Mode::Off),
+                ],
+            )?;
+            Ok(())
+        },
+    },
+    group: Group::Hardening,
+    brief: "",
+    help: "strict: a Landlock rule this kernel cannot enforce stops pidguard (125) naming the \
+           kernel's ABI; best-effort: run anyway, with one warning naming each rule not enforced; \
+           off: no Landlock at all, not even the scopes that keep the program off PID 1.",
+    default: Initial::Value("strict"),
+    aliases: &[],
+};
+
+#[test]
+fn landlock() {
+    assert_eq!(run(&["x"]).landlock.mode, landlock::Mode::Strict);
+    let c = run(&["--landlock", "best-effort", "x"]);
+    assert_eq!(c.landlock.mode, landlock::Mode::BestEffort);
+    assert_eq!(
+        run(&["--landlock", "off", "x"]).landlock.mode,
+        landlock::Mode::Off
+    );
+    assert!(err(&["--landlock", "on", "x"]).starts_with("--landlock \"on\": use one of"));
+    let e = err(&["--landlock", "off", "--read-only", "x"]);
+    assert!(e.contains("drop one"), "{e}");
+    let e = err(&[
+        "--read-only",
+        "--allow-new-privs",
+        "--seccomp",
+        "unconfined",
+        "x",
+    ]);
+    assert!(e.contains("no_new_privs"), "{e}");
 }
 
 // ---- Signals ----------------------------------------------------------------------------------

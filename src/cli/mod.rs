@@ -243,6 +243,8 @@ pub struct RunConfig {
     pub seccomp: Seccomp,
     /// `--seccomp-record`: where the recorded profile goes.
     pub seccomp_record: Option<RecordTo>,
+    /// `--read-only`, `--writable`, `--allow-bind`, `--allow-connect`, `--landlock`.
+    pub landlock: crate::landlock::Request,
     pub restart: RestartConfig,
     /// Where the program runs among sessions and process groups, and who gets forwarded signals.
     pub session: SessionMode,
@@ -356,6 +358,7 @@ impl RunConfig {
             },
             seccomp: Seccomp::Default,
             seccomp_record: None,
+            landlock: crate::landlock::Request::default(),
             restart: RestartConfig {
                 policy: RestartPolicy::No,
                 delay: Duration::from_millis(500),
@@ -745,6 +748,7 @@ fn finish(low: Low, hosts_file: &dyn Fn() -> Vec<u8>) -> Result<RunConfig, Strin
             low.origin(&flags::SECCOMP_RECORD)
         ));
     }
+    check_landlock(&cfg, &low)?;
     if let Some(Target::Http { host, .. } | Target::Tcp { host, .. }) = &cfg.health.check {
         check_host(host, hosts_file).map_err(|why| {
             format!(
@@ -759,6 +763,42 @@ fn finish(low: Low, hosts_file: &dyn Fn() -> Vec<u8>) -> Result<RunConfig, Strin
         })?;
     }
     Ok(cfg)
+}
+
+/// What involves a Landlock option and another one (landlock.rs).
+fn check_landlock(cfg: &RunConfig, low: &Low) -> Result<(), String> {
+    use flags::{ALLOW_CONNECT, LANDLOCK, WRITABLE};
+    let req = &cfg.landlock;
+    if !req.writable.is_empty() && !req.read_only {
+        return Err(format!(
+            "{} only means something with --read-only: add --read-only",
+            low.origin(&WRITABLE)
+        ));
+    }
+    if req.wants_rules() && req.mode == crate::landlock::Mode::Off {
+        return Err(format!(
+            "{} off cannot be combined with --read-only, --allow-bind or --allow-connect: drop one",
+            low.origin(&LANDLOCK)
+        ));
+    }
+    if req.wants_rules() && cfg.allow_new_privs {
+        return Err(format!(
+            "--read-only, --allow-bind and --allow-connect need no_new_privs (Landlock): drop {}",
+            low.origin(&flags::ALLOW_NEW_PRIVS)
+        ));
+    }
+    // PID 1 runs the app check under the same rules: a port it may not connect to would turn the
+    // program unhealthy for a reason no log line of the program shows.
+    if let Some(Target::Http { port, .. } | Target::Tcp { port, .. }) = &cfg.health.check
+        && !req.allow_connect.is_empty()
+        && !req.allow_connect.contains(port)
+    {
+        return Err(format!(
+            "--health-check connects to port {port}, which {} does not list: add {port}",
+            low.origin(&ALLOW_CONNECT)
+        ));
+    }
+    Ok(())
 }
 
 /// The health check's host must resolve now, at start, the way every check will resolve it: an IP
