@@ -162,7 +162,7 @@ pub fn request(cfg: &crate::cli::RunConfig) -> Request {
 }
 
 /// A `--writable` value: absolute, without `..`, in the normal form the kernel gives back for an
-/// open descriptor (no `.`, no doubled or trailing `/`), which [`open_path`] compares with it.
+/// open descriptor (no `.`, no doubled or trailing `/`), which `open_path` compares with it.
 pub fn parse_writable(v: &str) -> Result<PathBuf, String> {
     use std::path::Component;
     let path = Path::new(v);
