@@ -41,7 +41,10 @@ pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if buf.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
-            format!("larger than {}", size_text(limit)),
+            format!(
+                "larger than {}, the most pidguard reads from it: make the file smaller",
+                size_text(limit)
+            ),
         ));
     }
     Ok(buf)
@@ -106,10 +109,13 @@ mod tests {
         assert_eq!(read(&file, 8192).unwrap().len(), 8192);
         let err = read(&file, 8191).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
-        assert_eq!(err.to_string(), "larger than 8191 bytes");
+        assert_eq!(
+            err.to_string(),
+            "larger than 8191 bytes, the most pidguard reads from it: make the file smaller"
+        );
         assert_eq!(
             read(&file, 4096).unwrap_err().to_string(),
-            "larger than 4 KiB"
+            "larger than 4 KiB, the most pidguard reads from it: make the file smaller"
         );
         std::fs::write(&file, b"").unwrap();
         assert_eq!(read(&file, 0).unwrap(), b"");

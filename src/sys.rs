@@ -762,7 +762,17 @@ pub enum SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SpawnError::Os(e) => write!(f, "cannot start a process: {e}"),
+            SpawnError::Os(e) => {
+                write!(f, "cannot start a process: {e}")?;
+                if e.raw_os_error() == Some(libc::EAGAIN) {
+                    // clone(2): EAGAIN is a process-count limit, not a passing condition.
+                    f.write_str(
+                        " (the uid's processes reached RLIMIT_NPROC, or the container's pids \
+                         limit: raise --rlimit nproc or docker run --pids-limit)",
+                    )?;
+                }
+                Ok(())
+            }
             SpawnError::Step(step, errno) => write!(
                 f,
                 "cannot {}: {}",

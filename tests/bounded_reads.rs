@@ -63,8 +63,8 @@ fn a_device_as_seccomp_profile_is_refused() {
     assert_refused(&out, "seccomp profile /dev/zero", "a character device");
 }
 
-/// A FIFO at /etc/hosts is an empty hosts file to the probe: the name is not found, at once,
-/// instead of a probe that outlasts its `--timeout`.
+/// A FIFO at /etc/hosts fails the probe at once, saying what is there, instead of a probe that
+/// outlasts its `--timeout` (or a bare "cannot resolve" that sends the user looking for the name).
 #[test]
 fn a_fifo_at_etc_hosts_does_not_hold_the_probe() {
     let dir = scratch("fifo-hosts");
@@ -73,7 +73,8 @@ fn a_fifo_at_etc_hosts_does_not_hold_the_probe() {
     let out = Pid1::start_over(&[(&fifo, "/etc/hosts")], &args).wait();
     assert_eq!(out.code, Some(1), "stderr: {}", out.stderr);
     assert!(
-        out.stderr.contains("cannot resolve \"web\""),
+        out.stderr
+            .contains("cannot resolve \"web\": cannot read /etc/hosts: it is a FIFO"),
         "{}",
         out.stderr
     );

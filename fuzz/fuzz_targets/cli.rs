@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         .chain(args.split('\0'))
         .map(OsString::from)
         .collect();
-    let hosts = || b"10.0.0.1 app\n".to_vec();
+    let hosts = || Ok(b"10.0.0.1 app\n".to_vec());
     if let Ok(cli::Command::Run(cfg)) = cli::parse(argv, &env, &hosts) {
         assert!(!cfg.argv.is_empty());
         assert!(cfg.grace <= duration::MAX);

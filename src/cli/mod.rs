@@ -469,7 +469,7 @@ pub type Env = [(OsString, OsString)];
 pub fn parse(
     args: Vec<OsString>,
     env: &Env,
-    hosts_file: &dyn Fn() -> Vec<u8>,
+    hosts_file: &dyn Fn() -> Result<Vec<u8>, String>,
 ) -> Result<Command, Error> {
     let mut args = args.into_iter();
     let self_name = args.next().unwrap_or_default();
@@ -490,7 +490,7 @@ fn parse_inner(
     self_name: &OsString,
     rest: Vec<OsString>,
     env: &Env,
-    hosts_file: &dyn Fn() -> Vec<u8>,
+    hosts_file: &dyn Fn() -> Result<Vec<u8>, String>,
 ) -> Result<Command, String> {
     match rest.first().and_then(|a| a.to_str()) {
         Some("probe") => return Ok(Command::Probe(rest[1..].to_vec())),
@@ -709,7 +709,7 @@ fn shorten(text: &str) -> &str {
 }
 
 /// The high-level step: defaults merged, and the checks that involve several options.
-fn finish(low: Low, hosts_file: &dyn Fn() -> Vec<u8>) -> Result<RunConfig, String> {
+fn finish(low: Low, hosts_file: &dyn Fn() -> Result<Vec<u8>, String>) -> Result<RunConfig, String> {
     use flags::{
         ALLOW_NEW_PRIVS, GRACE, HEALTH_CHECK, ON_UNHEALTHY, RESTART_DELAY, RESTART_MAX_DELAY,
     };
@@ -806,8 +806,8 @@ fn check_landlock(cfg: &RunConfig, low: &Low) -> Result<(), String> {
 /// Refused at start, because a check that can never resolve is a red container at run time with the
 /// reason hidden in `docker inspect`. The address is not kept: every check reads /etc/hosts again, so
 /// an entry that Docker or Kubernetes rewrites later is followed.
-fn check_host(host: &str, hosts_file: &dyn Fn() -> Vec<u8>) -> Result<(), String> {
-    if hosts::resolve(host, b"").is_some() || hosts::resolve(host, &hosts_file()).is_some() {
+fn check_host(host: &str, hosts_file: &dyn Fn() -> Result<Vec<u8>, String>) -> Result<(), String> {
+    if hosts::resolve(host, b"").is_some() || hosts::resolve(host, &hosts_file()?).is_some() {
         return Ok(());
     }
     Err(format!(
@@ -1006,7 +1006,7 @@ pub(crate) mod testing {
     }
 
     pub fn parse_env(list: &[&str], pairs: &[(&str, &str)]) -> Result<Command, Error> {
-        parse(args(list), &env(pairs), &|| HOSTS.to_vec())
+        parse(args(list), &env(pairs), &|| Ok(HOSTS.to_vec()))
     }
 
     pub fn run(list: &[&str]) -> RunConfig {
@@ -1350,7 +1350,7 @@ mod tests {
         let read = std::cell::Cell::new(0);
         let hosts = || {
             read.set(read.get() + 1);
-            Vec::new()
+            Ok(Vec::new())
         };
         let env = env(&[]);
         parse(
@@ -1368,7 +1368,7 @@ mod tests {
         let parse_as = |name: &str, list: &[&str], pairs: &[(&str, &str)]| {
             let mut a = args(list);
             a[0] = name.into();
-            match parse(a, &testing::env(pairs), &|| Vec::new()) {
+            match parse(a, &testing::env(pairs), &|| Ok(Vec::new())) {
                 Ok(Command::Run(c)) => c.session,
                 other => panic!("{other:?}"),
             }

@@ -76,7 +76,7 @@ fn cfg(flags: &[&str]) -> RunConfig {
     let mut args: Vec<OsString> = vec!["pidguard".into()];
     args.extend(flags.iter().map(OsString::from));
     args.extend(["--".into(), "/app".into()]);
-    match crate::cli::parse(args, &[], &Vec::new) {
+    match crate::cli::parse(args, &[], &|| Ok(Vec::new())) {
         Ok(crate::cli::Command::Run(c)) => *c,
         other => panic!("{flags:?}: {other:?}"),
     }

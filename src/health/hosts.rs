@@ -54,10 +54,15 @@ pub fn resolve(host: &str, hosts_file: &[u8]) -> Option<IpAddr> {
 }
 
 /// Reads /etc/hosts through [`crate::fsread`] (bounded, and a FIFO there cannot make `probe
-/// --timeout` wait); a missing, unreadable or too large file is an empty one (IP literals and
-/// `localhost` still resolve).
-pub fn read_system_hosts() -> Vec<u8> {
-    crate::fsread::read(std::path::Path::new("/etc/hosts"), MAX_HOSTS_FILE).unwrap_or_default()
+/// --timeout` wait). A missing file is an empty one (a scratch image has none; IP literals and
+/// `localhost` still resolve); one that cannot be read is an error the caller names, so that a FIFO
+/// or an oversized file there reads as what it is, not as "cannot resolve".
+pub fn read_system_hosts() -> Result<Vec<u8>, String> {
+    match crate::fsread::read(std::path::Path::new("/etc/hosts"), MAX_HOSTS_FILE) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(format!("cannot read /etc/hosts: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -295,9 +295,13 @@ fn lookup(host: &str, port: u16) -> Result<Vec<SocketAddr>, Failure> {
         ]);
     }
     // Literals need no file read.
-    let ip = hosts::resolve(host, b"")
-        .or_else(|| hosts::resolve(host, &hosts::read_system_hosts()))
-        .ok_or_else(|| {
+    let ip = match hosts::resolve(host, b"") {
+        Some(ip) => Some(ip),
+        None => hosts::read_system_hosts()
+            .map_err(|why| Failure::Unhealthy(format!("cannot resolve {host:?}: {why}")))
+            .map(|text| hosts::resolve(host, &text))?,
+    }
+    .ok_or_else(|| {
         Failure::Unhealthy(format!(
             "cannot resolve {host:?}: not an IP address, localhost, or a name in /etc/hosts (pidguard does no DNS)"
         ))

@@ -152,6 +152,8 @@ struct Supervisor<'a> {
     foreground: bool,
     /// pidguard's own process group, read before the seccomp filter: who holds the terminal.
     own_group: i32,
+    /// The program that left its process group, once said: later signals follow it quietly.
+    left_group: i32,
     /// Where the program goes among groups and sessions, for its restarts.
     place: sys::Place,
     /// The directory the program was started in, for its restarts and the app checks: PID 1 itself
@@ -251,6 +253,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         program: started.program,
         foreground: started.foreground,
         own_group: signals.own_group,
+        left_group: 0,
         place: started.place,
         workdir,
         check_argv: prepared.check_argv,
@@ -772,12 +775,15 @@ impl Supervisor<'_> {
                     && self.machine.pid() > 0 =>
             {
                 let program = self.machine.pid();
-                warn!(
-                    pid = program, signal = name.as_str();
-                    "{name} not sent to process group {}: the program left it; sending {name} to \
-                     the program (pid {program}) itself",
-                    -to
-                );
+                if self.left_group != program {
+                    self.left_group = program;
+                    warn!(
+                        pid = program, signal = name.as_str();
+                        "{name} not sent to process group {}: the program left it; sending {name} \
+                         and every later signal to the program (pid {program}) itself",
+                        -to
+                    );
+                }
                 self.send(program, sig, forwarded)
             }
             // Gone between its exit and our reap: its exit is on its way.
