@@ -459,7 +459,14 @@ impl Server {
                     ) => {}
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection stays queued and the listener
                 // stays readable; back off instead of spinning on it.
-                Err(_) => {
+                Err(e) => {
+                    // Said each time (the log folds repeats into one summary line), because a
+                    // probe turned away here looks like an unhealthy program from outside.
+                    crate::warn!(
+                        "health endpoint: cannot accept a connection: {e}; trying again in 200ms \
+                         (EMFILE/ENFILE: PID 1 is out of descriptors, raise RLIMIT_NOFILE with \
+                         docker run --ulimit nofile=N or --rlimit nofile=N)"
+                    );
                     self.listeners[l].paused_until = Some(now + ACCEPT_BACKOFF);
                     return;
                 }
