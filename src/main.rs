@@ -53,6 +53,7 @@ fn run() -> c_int {
             0
         }
         Command::Probe(args) => pidguard::health::probe::main(args),
+        Command::Status(args) => pidguard::health::status::main(args),
         Command::Seccomp(args) => pidguard::seccomp::cmd::main(args),
         Command::Audit(args) => pidguard::audit::main(args),
     }

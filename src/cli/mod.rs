@@ -434,6 +434,8 @@ pub enum Command {
     Run(Box<RunConfig>),
     /// `pidguard probe ...`: the arguments after `probe`.
     Probe(Vec<OsString>),
+    /// `pidguard status ...`
+    Status(Vec<OsString>),
     /// `pidguard seccomp ...`
     Seccomp(Vec<OsString>),
     /// `pidguard audit ...`
@@ -494,6 +496,7 @@ fn parse_inner(
 ) -> Result<Command, String> {
     match rest.first().and_then(|a| a.to_str()) {
         Some("probe") => return Ok(Command::Probe(rest[1..].to_vec())),
+        Some("status") => return Ok(Command::Status(rest[1..].to_vec())),
         Some("seccomp") => return Ok(Command::Seccomp(rest[1..].to_vec())),
         Some("audit") => return Ok(Command::Audit(rest[1..].to_vec())),
         Some("help") => return help_topic(&rest[1..]),
@@ -586,10 +589,11 @@ fn help_topic(topic: &[OsString]) -> Result<Command, String> {
         None => Ok(Command::Help),
         Some("all" | "options") => Ok(Command::HelpAll),
         Some("probe") => Ok(Command::Probe(vec!["--help".into()])),
+        Some("status") => Ok(Command::Status(vec!["--help".into()])),
         Some("seccomp") => Ok(Command::Seccomp(vec!["--help".into()])),
         Some("audit") => Ok(Command::Audit(vec!["--help".into()])),
         Some(t) => Err(format!(
-            "help: no topic {t:?}: use pidguard help [all|probe|seccomp|audit] (to run a program named help, write pidguard -- help)"
+            "help: no topic {t:?}: use pidguard help [all|probe|status|seccomp|audit] (to run a program named help, write pidguard -- help)"
         )),
     }
 }
@@ -898,7 +902,7 @@ fn distance(a: &str, b: &str) -> usize {
 const HELP_HEAD: &str = "\
 pidguard: a hardening PID 1 for containers
 Usage: pidguard [OPTIONS] [--] PROGRAM [ARGS...]
-       pidguard probe|seccomp|audit [OPTIONS]      pidguard help [TOPIC]
+       pidguard probe|status|seccomp|audit [OPTIONS]      pidguard help [TOPIC]
 ";
 
 /// The one-screen `--help` (at most 24 lines of 80 columns): the options with a `brief`, by task.

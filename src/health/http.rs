@@ -257,6 +257,7 @@ pub fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
@@ -273,6 +274,7 @@ pub fn reason(status: u16) -> &'static str {
 pub fn error_word(status: u16) -> &'static str {
     match status {
         400 => "bad-request",
+        403 => "forbidden",
         404 => "not-found",
         405 => "method-not-allowed",
         408 => "timeout",

@@ -8,6 +8,8 @@
 //!   server never blocks, never runs a check per request (it answers from cached `State`), and
 //!   bounds every resource a client could make it spend.
 //! - `metrics` renders PID 1's counters for `/metrics` in Prometheus text format.
+//! - `status` renders what PID 1 knows for `/status` (status socket only) and is the `pidguard
+//!   status` client.
 //! - `probe` is the short-lived client (`HEALTHCHECK CMD ["/pidguard", "probe"]`). It is also the
 //!   natural way for PID 1 to run its own `http://` and `tcp://` checks: spawn
 //!   `/proc/self/exe probe --timeout T --expect E TARGET` as a child and read its exit code, so
@@ -30,6 +32,7 @@ pub mod peer;
 pub mod probe;
 pub mod schedule;
 pub mod server;
+pub mod status;
 pub mod target;
 
 use std::os::unix::fs::MetadataExt;

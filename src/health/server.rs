@@ -566,8 +566,18 @@ impl Conn {
             Parse::Done(req) => {
                 self.linger = self.head.len() > req.head_len;
                 let head_only = req.method == Method::Head;
-                let (status, body, ct) =
-                    route(&req.path, state, metrics_enabled, self.private, bodies);
+                // Asked only for /status, which tells who the program is (super::status).
+                let inside = self.private
+                    && req.path.starts_with(super::status::PATH)
+                    && same_pid_namespace(&self.fd);
+                let (status, body, ct) = route(
+                    &req.path,
+                    state,
+                    metrics_enabled,
+                    self.private,
+                    inside,
+                    bodies,
+                );
                 (status, body, ct, head_only)
             }
         };
@@ -630,13 +640,16 @@ fn flags() -> MsgFlags {
 /// The three endpoints. Bodies are one word: nothing about the host, the program or its errors;
 /// except on the status socket (`private`), where a 503 `/readyz` says why after the word, and
 /// `/seccomp/recorded` (the profile `--seccomp-record` is recording) is served: it describes the
-/// program, which is nobody's business outside the container. `bodies` gives the body of
-/// `/metrics` and of that path (None: not recording, 404).
+/// program, which is nobody's business outside the container. `/status` and `/status/text`
+/// (`pidguard status`) are served there too, and only to a client of PID 1's own PID namespace
+/// (`inside`), since they tell the program's command line and identity: anyone else gets 403.
+/// `bodies` gives the body of `/metrics` and of those paths (None: not recording, 404).
 fn route(
     path: &str,
     state: &State,
     metrics_enabled: bool,
     private: bool,
+    inside: bool,
     bodies: &dyn Fn(&str) -> Option<String>,
 ) -> (u16, String, &'static str) {
     let word = |ok: bool, bad: &str| {
@@ -659,8 +672,24 @@ fn route(
             Some(profile) => (200, profile, "application/json"),
             None => (404, http::error_word(404).to_string(), http::TEXT),
         },
+        super::status::PATH | super::status::TEXT_PATH if private && !inside => {
+            (403, http::error_word(403).to_string(), http::TEXT)
+        }
+        super::status::PATH | super::status::TEXT_PATH if private => match bodies(path) {
+            Some(body) if path == super::status::PATH => (200, body, "application/json"),
+            Some(body) => (200, body, http::TEXT),
+            None => (404, http::error_word(404).to_string(), http::TEXT),
+        },
         _ => (404, http::error_word(404).to_string(), http::TEXT),
     }
+}
+
+/// Whether the client of a status-socket connection is in PID 1's own PID namespace (or one
+/// nested in it): `SO_PEERCRED` translates its pid into ours, and gives 0 for a process we cannot
+/// see, such as a sidecar that shares only the network namespace (unix(7)). Fails closed.
+fn same_pid_namespace(fd: &OwnedFd) -> bool {
+    use nix::sys::socket::{getsockopt, sockopt};
+    getsockopt(fd, sockopt::PeerCredentials).is_ok_and(|c| c.pid() > 0)
 }
 
 #[cfg(test)]

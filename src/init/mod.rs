@@ -179,6 +179,9 @@ struct Supervisor<'a> {
     stats: Stats,
     /// `--seccomp-record`: the listeners of the recording filters and what they reported.
     recorder: Option<record::Recorder>,
+    /// When PID 1 started, and what `pidguard status` tells that does not change.
+    born: Instant,
+    status: health::status::Fixed,
 }
 
 /// Runs PROGRAM under supervision and returns pidguard's exit code.
@@ -197,6 +200,7 @@ fn os(step: &str, e: std::io::Error) -> SetupError {
 }
 
 fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
+    let born = Instant::now();
     let signals = take_signals(cfg)?;
     let mut prepared = prepare(cfg)?;
     let mut recorder = prepared.recorder.take();
@@ -221,6 +225,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         )?;
     }
     let core_off = drop_privileges(cfg, &prepared)?;
+    let status = status_fixed(cfg, &prepared.hardening, prepared.landlock.scoped());
     let started = spawn_program(
         cfg,
         signals.sigmask,
@@ -278,7 +283,47 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
             forwarded: vec![0; 65],
         },
         recorder,
+        born,
+        status,
     })
+}
+
+/// What `pidguard status` tells about the program's set-up, rendered once (health/status.rs).
+fn status_fixed(cfg: &RunConfig, plan: &harden::Plan, landlock: bool) -> health::status::Fixed {
+    use health::status::{MAX_CHECK, MAX_COMMAND, clip};
+    let mut command = String::new();
+    for (i, arg) in cfg.argv.iter().enumerate() {
+        if command.len() > MAX_COMMAND {
+            break;
+        }
+        if i > 0 {
+            command.push(' ');
+        }
+        command.push_str(&arg.to_string_lossy());
+    }
+    let check = cfg
+        .health
+        .check
+        .as_ref()
+        .map_or_else(String::new, |c| clip(&c.to_string(), MAX_CHECK));
+    let mut seccomp = match &cfg.seccomp {
+        crate::cli::Seccomp::Default => "default".to_string(),
+        crate::cli::Seccomp::Unconfined => "unconfined".to_string(),
+        crate::cli::Seccomp::File(path) => clip(&path.to_string_lossy(), MAX_COMMAND),
+    };
+    if cfg.seccomp_record.is_some() {
+        seccomp.push_str(" (recording)");
+    }
+    health::status::Fixed {
+        command: clip(&command, MAX_COMMAND),
+        check,
+        uid: plan.identity.uid,
+        gid: plan.identity.gid,
+        caps: crate::limits::cap_names(plan.keep_caps).join(","),
+        no_new_privs: plan.no_new_privs,
+        seccomp,
+        landlock,
+    }
 }
 
 struct Signals {
@@ -676,8 +721,11 @@ impl Supervisor<'_> {
         let state = self.endpoint_state(now);
         // Taken out for the call so that the metrics closure can read the rest of `self`.
         if let Some(mut server) = self.server.take() {
+            // Bodies are rendered only when asked for: nothing is built for them in the loop.
             server.on_ready(fds, now, &state, &|path| match path {
                 "/metrics" => Some(metrics::render(&self.metrics_snapshot())),
+                health::status::PATH => Some(self.status_snapshot(now, &state).json()),
+                health::status::TEXT_PATH => Some(self.status_snapshot(now, &state).text()),
                 _ => self.recorder.as_ref().map(record::Recorder::json),
             });
             self.server = Some(server);
@@ -1098,6 +1146,51 @@ impl Supervisor<'_> {
             live,
             ready,
             reason,
+        }
+    }
+
+    /// What `pidguard status` tells, as of `now`.
+    fn status_snapshot(&self, now: Instant, state: &State) -> health::status::Snapshot<'_> {
+        let m = &self.machine;
+        let name = |sig: i32| self.names.get(sig as usize).map_or("?", String::as_str);
+        let (health, checks_passed, checks_failed) = match &self.checker {
+            None => ("none", 0, 0),
+            Some(c) => {
+                let word = match c.health() {
+                    Health::Starting => "starting",
+                    Health::Healthy => "healthy",
+                    Health::Unhealthy => "unhealthy",
+                };
+                (word, c.passed, c.failed)
+            }
+        };
+        health::status::Snapshot {
+            fixed: &self.status,
+            pid: m.pid(),
+            state: m.phase_name(),
+            running_for: m
+                .program_running()
+                .then(|| now.saturating_duration_since(m.started())),
+            restart_in: m.restart_at().map(|at| at.saturating_duration_since(now)),
+            restarts: m.restarts(),
+            last_exit: m.last_end().map(|end| health::status::LastExit {
+                code: end.exit.code,
+                signal: end.exit.signal.map(name),
+                core_dumped: end.exit.core_dumped,
+                ran: end.ran,
+                ago: now.saturating_duration_since(end.at),
+            }),
+            health,
+            live: state.live,
+            ready: state.ready,
+            check_output: &self.last_check_output,
+            checks_passed,
+            checks_failed,
+            pid1: std::process::id(),
+            pid1_up: now.saturating_duration_since(self.born),
+            zombies_reaped: self.stats.zombies_reaped,
+            forwarded: &self.stats.forwarded,
+            names: &self.names,
         }
     }
 

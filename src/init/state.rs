@@ -362,6 +362,15 @@ enum Phase {
     Exited(i32),
 }
 
+/// How the program last ended, for `pidguard status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastEnd {
+    pub exit: Exit,
+    /// How long it ran; None when a restart could not start it (`exit.code` is then 125-127).
+    pub ran: Option<Duration>,
+    pub at: Instant,
+}
+
 /// The lifecycle of one program under PID 1.
 #[derive(Debug)]
 pub struct Machine {
@@ -371,6 +380,7 @@ pub struct Machine {
     pid: i32,
     started: Instant,
     last_code: Option<i32>,
+    last_end: Option<LastEnd>,
     restarts: u64,
     /// Start times of the restarts within the window (at most `limit` + 1).
     recent: VecDeque<Instant>,
@@ -392,6 +402,7 @@ impl Machine {
             pid,
             started: now,
             last_code: None,
+            last_end: None,
             restarts: 0,
             recent,
             backoff: 0,
@@ -415,6 +426,38 @@ impl Machine {
 
     pub fn last_code(&self) -> Option<i32> {
         self.last_code
+    }
+
+    pub fn last_end(&self) -> Option<LastEnd> {
+        self.last_end
+    }
+
+    /// The phase in a word or two, for `pidguard status`.
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Starting => "starting",
+            Phase::Running => "running",
+            Phase::Stopping {
+                why: Stop::Shutdown,
+                ..
+            } => "stopping",
+            Phase::Stopping { .. } => "stopping (unhealthy)",
+            // The program is gone; what it left is being stopped.
+            Phase::Clearing {
+                next: Next::Exit, ..
+            } => "exiting",
+            Phase::Clearing { .. } => "restarting",
+            Phase::BackingOff { .. } => "backing off",
+            Phase::Exited(_) => "exited",
+        }
+    }
+
+    /// While backing off: when the program starts again.
+    pub fn restart_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::BackingOff { at } => Some(at),
+            _ => None,
+        }
     }
 
     /// The program's process is alive.
@@ -504,6 +547,11 @@ impl Machine {
             }
             Event::SpawnFailed { code } => {
                 self.last_code = Some(code);
+                self.last_end = Some(LastEnd {
+                    exit: Exit::code(code),
+                    ran: None,
+                    at: now,
+                });
                 self.started = now;
                 match self.schedule_restart(now, code, "the restart failed", out) {
                     Some(restart) => {
@@ -638,6 +686,11 @@ impl Machine {
             _ => return,
         };
         self.last_code = Some(exit.code);
+        self.last_end = Some(LastEnd {
+            exit,
+            ran: Some(now.saturating_duration_since(self.started)),
+            at: now,
+        });
         self.children_left = None;
         let (pid, ran, expected) = (
             self.pid,
@@ -1035,6 +1088,7 @@ mod tests {
             ]
         );
         assert!(!t.m.live() && t.m.program_running() && !t.m.undisturbed());
+        assert_eq!(t.m.phase_name(), "stopping");
         assert_eq!(t.m.next_wakeup(), Some(t.t0 + 9 * S));
         assert_eq!(
             t.on(Event::ProgramExited(Exit::signal(15, false)), 2 * S),
@@ -1191,16 +1245,29 @@ mod tests {
             }]
         );
         assert!(t.m.live() && !t.m.program_running());
+        // What `pidguard status` tells.
+        let end = LastEnd {
+            exit: Exit::signal(11, false),
+            ran: Some(3 * S),
+            at: t.t0 + 3 * S,
+        };
+        assert_eq!(t.m.last_end(), Some(end));
+        assert_eq!(t.m.phase_name(), "restarting");
         // Nothing left: wait for the delay, then start.
         assert_eq!(t.on(Event::Drained { left: false }, 3 * S), []);
         assert_eq!(t.m.next_wakeup(), Some(t.t0 + 3500 * MS));
+        assert_eq!(t.m.phase_name(), "backing off");
+        assert_eq!(t.m.restart_at(), Some(t.t0 + 3500 * MS));
         assert_eq!(t.on(Event::Tick, 3500 * MS), [Action::Spawn]);
+        assert_eq!(t.m.phase_name(), "starting");
         assert_eq!(
             t.notes(Event::Spawned { pid: 8 }, 3500 * MS),
             [Note::Restarted { pid: 8 }]
         );
         assert_eq!((t.m.pid(), t.m.restarts()), (8, 1));
         assert!(t.m.undisturbed());
+        assert_eq!((t.m.phase_name(), t.m.restart_at()), ("running", None));
+        assert_eq!(t.m.last_end(), Some(end), "kept across the restart");
     }
 
     #[test]
@@ -1386,6 +1453,8 @@ mod tests {
         t.on(Event::Drained { left: false }, S);
         assert_eq!(t.on(Event::Tick, 2 * S), [Action::Spawn]);
         let notes = t.notes(Event::SpawnFailed { code: 125 }, 2 * S);
+        let end = t.m.last_end().unwrap();
+        assert_eq!((end.exit.code, end.ran), (125, None), "not started");
         assert!(
             matches!(
                 notes[0],

@@ -192,8 +192,9 @@ fn recorded(args: &[String]) -> i32 {
     }
 }
 
-/// GET `path` on the abstract unix socket `name`, all within `timeout`: (status, body).
-fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), String> {
+/// GET `path` on the abstract unix socket `name`, all within `timeout`: (status, body). Also the
+/// client of `pidguard status` (health/status.rs).
+pub(crate) fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), String> {
     let deadline = Instant::now() + timeout;
     let left = || {
         let d = deadline.saturating_duration_since(Instant::now());
