@@ -607,7 +607,7 @@ impl Limiter {
 
     fn refill(&mut self, now: Instant) {
         let last = *self.refilled.get_or_insert(now);
-        let ms = now.saturating_duration_since(last).as_millis() as u64;
+        let ms = u64::try_from(now.saturating_duration_since(last).as_millis()).unwrap_or(u64::MAX);
         let gained = ms * RATE / 1000;
         if gained > 0 {
             self.tokens = (self.tokens + gained).min(BURST);
@@ -781,7 +781,7 @@ mod tests {
         let mut written = 0u64;
         for ms in 0..60_000u64 {
             let t = t0 + Duration::from_secs(20) + Duration::from_millis(ms);
-            if run(&mut l, &line(ms as u32), t, &mut notes) {
+            if run(&mut l, &line(u32::try_from(ms).unwrap()), t, &mut notes) {
                 written += line(0).len() as u64 + OVERHEAD;
             }
         }

@@ -1033,12 +1033,13 @@ mod tests {
     fn read_db_is_bounded() {
         let root = TempRoot::new("large");
         assert!(read_db(&root.0.join("etc/passwd")).unwrap().is_none());
-        root.write("passwd", &vec![b'\n'; MAX_FILE_BYTES as usize]);
+        let max = usize::try_from(MAX_FILE_BYTES).unwrap();
+        root.write("passwd", &vec![b'\n'; max]);
         assert_eq!(
             read_db(&root.0.join("etc/passwd")).unwrap().unwrap().len() as u64,
             MAX_FILE_BYTES
         );
-        root.write("group", &vec![b'\n'; MAX_FILE_BYTES as usize + 1]);
+        root.write("group", &vec![b'\n'; max + 1]);
         let err = read_db(&root.0.join("etc/group")).unwrap_err();
         assert!(matches!(err, Error::TooLarge { .. }));
         assert!(

@@ -169,7 +169,7 @@ pub fn read_signal(fd: &OwnedFd) -> io::Result<Option<(i32, i32, i32)>> {
             _ => Err(e),
         };
     }
-    if n as usize != size {
+    if usize::try_from(n) != Ok(size) {
         return Err(io::Error::other("short read from signalfd"));
     }
     Ok(Some((
@@ -244,7 +244,8 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     // SAFETY: the pointer and length describe the caller's live slice of pollfd.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     match check(n) {
-        Ok(n) => Ok(n as usize),
+        // poll's only negative return is -1, which `check` made an error.
+        Ok(n) => Ok(usize::try_from(n).unwrap_or(0)),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
         Err(e) => Err(e),
     }
@@ -291,14 +292,16 @@ pub fn accept_nonblocking(listener: RawFd) -> io::Result<OwnedFd> {
 /// `TCP_DEFER_ACCEPT` (tcp(7)): the listener wakes for a connection only once its first data
 /// arrived (or after about `secs`), so a request comes with its connection.
 pub fn tcp_defer_accept(listener: RawFd, secs: c_int) -> io::Result<()> {
+    #[allow(clippy::cast_possible_truncation, reason = "the size of a C int, 4")]
+    let len = std::mem::size_of::<c_int>() as libc::socklen_t;
     // SAFETY: setsockopt reads one int from a local for the length given.
     check(unsafe {
         libc::setsockopt(
             listener,
             libc::IPPROTO_TCP,
             libc::TCP_DEFER_ACCEPT,
-            (&secs as *const c_int).cast(),
-            std::mem::size_of::<c_int>() as libc::socklen_t,
+            (&raw const secs).cast(),
+            len,
         )
     })
     .map(drop)
@@ -319,7 +322,7 @@ pub fn read_available(fd: &OwnedFd, max: usize) -> Vec<u8> {
     let mut buf = vec![0u8; max];
     // SAFETY: reading into our own buffer of `max` bytes.
     let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), max) };
-    buf.truncate(n.max(0) as usize);
+    buf.truncate(usize::try_from(n).unwrap_or(0));
     buf
 }
 
@@ -436,7 +439,7 @@ pub fn kernel_release() -> Option<Vec<u8>> {
         uts.release
             .iter()
             .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
+            .map(|&c| u8::from_ne_bytes(c.to_ne_bytes()))
             .collect(),
     )
 }
@@ -837,7 +840,11 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let word = |m: u64, hi: bool| (if hi { m >> 32 } else { m & 0xffff_ffff }) as u32;
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "capset(2) takes the 64 bits of a set as two u32 words, low word first"
+    )]
+    let word = |m: u64, hi: bool| (if hi { m >> 32 } else { m }) as u32;
     let data = [false, true].map(|hi| CapData {
         effective: word(effective, hi),
         permitted: word(permitted, hi),
@@ -878,8 +885,9 @@ pub fn set_child_rlimits(limits: Vec<(nix::sys::resource::Resource, u64, u64)>) 
 pub fn install_filters(filters: &[Vec<libc::sock_filter>]) -> Result<(), i32> {
     for f in filters {
         let prog = libc::sock_fprog {
-            len: f.len() as u16,
-            filter: f.as_ptr() as *mut libc::sock_filter,
+            // A longer program would be cut short, not refused: the kernel takes at most 4,096.
+            len: u16::try_from(f.len()).map_err(|_| libc::EINVAL)?,
+            filter: f.as_ptr().cast_mut(),
         };
         // SAFETY: prog points into a live filter vector; the kernel copies it during the call.
         let ret = unsafe {
@@ -1120,10 +1128,8 @@ pub fn landlock_abi() -> io::Result<u32> {
             LANDLOCK_CREATE_RULESET_VERSION,
         )
     };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(ret as u32)
+    // The only negative return is -1, with errno.
+    u32::try_from(ret).map_err(|_| io::Error::last_os_error())
 }
 
 /// A new ruleset. `size` is how much of the attribute the kernel knows: 8 bytes before ABI 4 (fs
@@ -1140,11 +1146,11 @@ pub fn landlock_create_ruleset(attr: &LandlockRulesetAttr, size: usize) -> io::R
             0u32,
         )
     };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
+    match RawFd::try_from(fd) {
+        // SAFETY: a new descriptor the kernel just returned, owned by nobody else.
+        Ok(fd) if fd >= 0 => Ok(unsafe { OwnedFd::from_raw_fd(fd) }),
+        _ => Err(io::Error::last_os_error()),
     }
-    // SAFETY: a new descriptor the kernel just returned, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// Allows `access` beneath the file or directory open (O_PATH is enough) as `parent`.
@@ -1206,10 +1212,11 @@ pub fn landlock_restrict_self(ruleset: RawFd) -> Result<(), i32> {
 pub fn getgroups() -> io::Result<Vec<u32>> {
     // SAFETY: with size 0, getgroups only returns how many groups there are.
     let n = check(unsafe { libc::getgroups(0, std::ptr::null_mut()) })?;
-    let mut v = vec![0 as libc::gid_t; n as usize];
+    // getgroups' only negative return is -1, which `check` made an error.
+    let mut v = vec![0 as libc::gid_t; usize::try_from(n).unwrap_or(0)];
     // SAFETY: fills a buffer of exactly `n` groups, a local vector.
     let n = check(unsafe { libc::getgroups(n, v.as_mut_ptr()) })?;
-    v.truncate(n as usize);
+    v.truncate(usize::try_from(n).unwrap_or(0));
     Ok(v)
 }
 
@@ -1276,11 +1283,16 @@ pub fn notif_recv(listener: RawFd) -> io::Result<Notification> {
 /// Lets the notified syscall run as if no listener were there (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`,
 /// Linux 5.5). ENOENT: the caller died or was interrupted meanwhile, nothing to answer.
 pub fn notif_continue(listener: RawFd, id: u64) -> io::Result<()> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the flag is 1; libc declares it u64, the UAPI field is u32"
+    )]
+    const CONTINUE: u32 = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
     let resp = libc::seccomp_notif_resp {
         id,
         val: 0,
         error: 0,
-        flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        flags: CONTINUE,
     };
     // SAFETY: the ioctl only reads the local response, whose size its number encodes.
     check(unsafe {

@@ -513,7 +513,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pidguard-audit-read-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let big = dir.join("big");
-        std::fs::write(&big, vec![b'x'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        std::fs::write(
+            &big,
+            vec![b'x'; usize::try_from(MAX_FILE_BYTES).unwrap() + 1],
+        )
+        .unwrap();
         let e = read_bounded(big.to_str().unwrap()).unwrap_err();
         assert!(e.to_string().contains("larger than"), "{e}");
         std::fs::write(&big, b"ok").unwrap();

@@ -217,8 +217,8 @@ pub fn unescape(field: &str) -> String {
             let v = (b[i + 1] - b'0') as u32 * 64
                 + (b[i + 2] - b'0') as u32 * 8
                 + (b[i + 3] - b'0') as u32;
-            if v <= 255 {
-                out.push(v as u8);
+            if let Ok(v) = u8::try_from(v) {
+                out.push(v);
                 i += 4;
                 continue;
             }
@@ -978,9 +978,9 @@ mod tests {
             for _ in 0..300 {
                 let mut b = original.clone();
                 for _ in 0..1 + next() % 8 {
-                    let at = (next() as usize) % b.len().max(1);
+                    let at = usize::try_from(next()).unwrap() % b.len().max(1);
                     match next() % 4 {
-                        0 if !b.is_empty() => b[at] = next() as u8,
+                        0 if !b.is_empty() => b[at] = next().to_le_bytes()[0],
                         1 => b.truncate(at),
                         2 if !b.is_empty() => b[at] = b" :\n-0/\\"[(next() % 7) as usize],
                         _ => {

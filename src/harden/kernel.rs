@@ -110,7 +110,8 @@ impl Kernel for Linux {
         .map(|v| v == 1)
     }
     fn securebits(&self) -> io::Result<u32> {
-        sys::prctl(libc::PR_GET_SECUREBITS, 0).map(|v| v as u32)
+        // A bit mask: its bits as they are.
+        sys::prctl(libc::PR_GET_SECUREBITS, 0).map(i32::cast_unsigned)
     }
     fn no_new_privs(&self) -> io::Result<bool> {
         sys::prctl(libc::PR_GET_NO_NEW_PRIVS, 0).map(|v| v == 1)

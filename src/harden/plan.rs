@@ -171,7 +171,10 @@ pub fn pid1_min_nofile(cfg: &RunConfig, open: &[i32]) -> u64 {
     // Monotone: each round only grows `limit`, and stops once the open ones below it fit.
     let mut limit = own;
     loop {
-        let below = open.iter().filter(|&&fd| (fd as u64) < limit).count() as u64;
+        let below = open
+            .iter()
+            .filter(|&&fd| u64::try_from(fd).is_ok_and(|fd| fd < limit))
+            .count() as u64;
         if below + own <= limit {
             return limit;
         }

@@ -23,7 +23,7 @@ const USER_HZ: f64 = 100.0;
 /// on a large machine). A larger one leaves its metric out.
 const MAX_PROC_FILE: u64 = 1 << 20;
 /// Stop counting fds past this; a PID 1 with more has bigger problems than an exact gauge.
-const MAX_FDS_COUNTED: u64 = 1 << 20;
+const MAX_FDS_COUNTED: usize = 1 << 20;
 
 /// PID 1's counters at the moment of a scrape.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -230,6 +230,11 @@ fn escape(text: &str, quote: bool) -> String {
 /// binary saves about 20 KB. Integers print exactly; other values with up to six decimals, trailing
 /// zeros dropped; no exponent, which the format accepts. The special values are spelled as Go's
 /// ParseFloat wants them.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "f64 -> u128 of a non-negative whole number: `as` saturates, no value comes near 3.4e38"
+)]
 fn number(v: f64) -> String {
     if v.is_nan() {
         return "NaN".into();
@@ -241,7 +246,6 @@ fn number(v: f64) -> String {
     let a = v.abs();
     // From 2^53 on every f64 is an integer; below, microseconds still fit an f64 exactly enough.
     if a == a.trunc() || a >= 9.0e15 {
-        // f64 -> u128 saturates, and no value here comes near 3.4e38.
         let n = a.round() as u128;
         return if n == 0 {
             "0".into()
@@ -285,7 +289,7 @@ fn count_fds() -> Option<u64> {
     let dir = std::fs::read_dir("/proc/self/fd").ok()?;
     // The directory handle being read is itself one of the fds; the Go client counts it too.
     let mut n = 0;
-    for _ in dir.take(MAX_FDS_COUNTED as usize) {
+    for _ in dir.take(MAX_FDS_COUNTED) {
         n += 1;
     }
     Some(n)

@@ -475,6 +475,16 @@ fn off_arg_low(index: u8) -> u32 {
     16 + 8 * u32::from(index)
 }
 
+/// The (high, low) 32-bit halves of a 64-bit argument, as a program loads them from
+/// `struct seccomp_data`.
+pub(crate) fn halves(v: u64) -> (u32, u32) {
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the low half is the truncation; the high half is below 2^32"
+    )]
+    ((v >> 32) as u32, v as u32)
+}
+
 /// x86's `__X32_SYSCALL_BIT`.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -522,20 +532,18 @@ impl Asm {
 
     fn ja(&mut self, target: Label) -> Label {
         let distance = self.rev.len() - target; // instructions skipped
-        self.stmt(BPF_JA, distance as u32)
+        // Never saturates: `generate` refuses a program over MAX_INSTRUCTIONS.
+        self.stmt(BPF_JA, u32::try_from(distance).unwrap_or(u32::MAX))
     }
 
     /// `if A <op> k goto t else goto f`, with a `ja` in between when a target is too far.
     fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
         loop {
             let here = self.rev.len() + 1;
-            let (dt, df) = (here - t - 1, here - f - 1);
-            if dt > 255 {
-                t = self.ja(t);
-            } else if df > 255 {
-                f = self.ja(f);
-            } else {
-                return self.push(code, k, dt as u8, df as u8);
+            match (u8::try_from(here - t - 1), u8::try_from(here - f - 1)) {
+                (Err(_), _) => t = self.ja(t),
+                (_, Err(_)) => f = self.ja(f),
+                (Ok(dt), Ok(df)) => return self.push(code, k, dt, df),
             }
         }
     }
@@ -544,7 +552,7 @@ impl Asm {
     fn compare(&mut self, a: &Arg, t: Label, f: Label) -> Label {
         let low_at = off_arg_low(a.index);
         let high_at = low_at + 4;
-        let (vh, vl) = ((a.value >> 32) as u32, a.value as u32);
+        let (vh, vl) = halves(a.value);
         match a.op {
             Op::Eq => self.eq(low_at, vh, vl, t, f),
             Op::Ne => self.eq(low_at, vh, vl, f, t),
@@ -558,8 +566,8 @@ impl Asm {
                     // refuses such rules; this keeps both code paths exact anyway.)
                     return f;
                 }
-                let (mh, ml) = ((a.value >> 32) as u32, a.value as u32);
-                let (dh, dl) = ((a.value_two >> 32) as u32, a.value_two as u32);
+                let (mh, ml) = halves(a.value);
+                let (dh, dl) = halves(a.value_two);
                 self.jump(BPF_JEQ_K, dl, t, f);
                 if ml != u32::MAX {
                     self.stmt(BPF_ALU_AND_K, ml);
@@ -780,7 +788,7 @@ fn masked(mask: u32, data: u32) -> Option<Ranges> {
 
 /// A comparison on one 64-bit argument as a union of (high half, low half) products.
 fn products(a: &Arg) -> Option<Vec<(Ranges, Ranges)>> {
-    let (vh, vl) = ((a.value >> 32) as u32, a.value as u32);
+    let (vh, vl) = halves(a.value);
     let all = || vec![ALL];
     let one = |v: u32| vec![(v, v)];
     let above = |v: u32| match v.checked_add(1) {
@@ -799,8 +807,8 @@ fn products(a: &Arg) -> Option<Vec<(Ranges, Ranges)>> {
         Op::Lt => vec![(below(vh), all()), (one(vh), below(vl))],
         Op::Le => vec![(below(vh), all()), (one(vh), span(0, Some(vl)))],
         Op::MaskedEq => {
-            let (mh, ml) = ((a.value >> 32) as u32, a.value as u32);
-            let (dh, dl) = ((a.value_two >> 32) as u32, a.value_two as u32);
+            let (mh, ml) = halves(a.value);
+            let (dh, dl) = halves(a.value_two);
             vec![(masked(mh, dh)?, masked(ml, dl)?)]
         }
     })
@@ -988,12 +996,8 @@ pub mod eval {
                 0 => self.nr,
                 4 => self.arch,
                 16..=63 if off.is_multiple_of(4) => {
-                    let a = self.args[((off - 16) / 8) as usize];
-                    if off.is_multiple_of(8) {
-                        a as u32
-                    } else {
-                        (a >> 32) as u32
-                    }
+                    let (high, low) = super::halves(self.args[((off - 16) / 8) as usize]);
+                    if off.is_multiple_of(8) { low } else { high }
                 }
                 _ => panic!("load from offset {off}"),
             }

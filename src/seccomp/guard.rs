@@ -64,7 +64,7 @@ impl Protected {
     pub fn this_process(scoped: bool) -> Protected {
         Protected {
             pid: std::process::id(),
-            pgid: nix::unistd::getpgrp().as_raw().max(0) as u32,
+            pgid: u32::try_from(nix::unistd::getpgrp().as_raw()).unwrap_or(0),
             scoped,
         }
     }
@@ -87,7 +87,8 @@ type Alternative = Vec<(u8, u32)>;
 /// The refused calls: syscall name and its alternatives (any one refuses).
 pub fn rules(p: &Protected) -> Vec<(&'static str, Vec<Alternative>)> {
     let pid = p.pid;
-    let neg = |v: u32| (v as i32).wrapping_neg() as u32;
+    // The pid as the kernel reads -pid from an int.
+    let neg = |v: u32| v.wrapping_neg();
     // A group that `kill(-pgid)` can name: 0 is "my own group" and -1 is "everyone".
     let pgid = (p.pgid > 1).then_some(p.pgid);
     let on_pid = |arg: u8| vec![vec![(arg, pid)]];
@@ -288,20 +289,17 @@ impl Asm {
 
     fn ja(&mut self, target: Label) -> Label {
         let distance = self.rev.len() - target;
-        self.push(JA, distance as u32, 0, 0)
+        self.push(JA, u32::try_from(distance).unwrap_or(u32::MAX), 0, 0)
     }
 
     /// `if A <op> k goto t else goto f`, through a `ja` when a target is over 255 away.
     fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
         loop {
             let here = self.rev.len() + 1;
-            let (dt, df) = (here - t - 1, here - f - 1);
-            if dt > 255 {
-                t = self.ja(t);
-            } else if df > 255 {
-                f = self.ja(f);
-            } else {
-                return self.push(code, k, dt as u8, df as u8);
+            match (u8::try_from(here - t - 1), u8::try_from(here - f - 1)) {
+                (Err(_), _) => t = self.ja(t),
+                (_, Err(_)) => f = self.ja(f),
+                (Ok(dt), Ok(df)) => return self.push(code, k, dt, df),
             }
         }
     }
@@ -474,7 +472,7 @@ mod tests {
             let want_group = if pgid > 1 { RET_EPERM } else { RET_ALLOW };
             assert_eq!(call(&prog, X, sp, &[1, group, 19]), want_group);
             assert_eq!(call(&prog, X, io, &[2, group, 0]), want_group);
-            let minus = |v: u64| (v as i64).wrapping_neg() as u64;
+            let minus = |v: u64| v.wrapping_neg();
             assert_eq!(
                 call(&prog, X, nr("kill"), &[minus(group), 15]),
                 if pgid > 1 || pid != 1 && pgid == 1 {

@@ -241,7 +241,8 @@ fn uint(v: &Value, at: &str, max: u64) -> Result<u64, Error> {
 }
 
 fn errno(v: Option<&Value>, at: &str) -> Result<Option<u32>, Error> {
-    v.map(|v| uint(v, at, u64::from(MAX_ERRNO)).map(|n| n as u32))
+    // `uint` bounds it by MAX_ERRNO.
+    v.map(|v| uint(v, at, u64::from(MAX_ERRNO)).map(|n| u32::try_from(n).unwrap_or(MAX_ERRNO)))
         .transpose()
 }
 
@@ -455,7 +456,7 @@ fn arg(v: &Value, at: &str) -> Result<Arg, Error> {
             None => Ok(0),
         }
     };
-    let index = field("index", 5)? as u8;
+    let index = u8::try_from(field("index", 5)?).unwrap_or(u8::MAX); // at most 5
     let value = field("value", u64::MAX)?;
     let value_two = field("valueTwo", u64::MAX)?;
     let op = match get(m, "op") {

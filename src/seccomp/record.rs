@@ -492,7 +492,7 @@ impl Recorded {
             families.extend([libc::AF_INET, libc::AF_INET6]);
         }
         for family in families {
-            assume("socket", [family as u64, 0, 0, 0, 0, 0]);
+            assume("socket", [i64::from(family).cast_unsigned(), 0, 0, 0, 0, 0]);
         }
         rec.notifications = 0;
         rec.unmatched = 0;
@@ -686,8 +686,12 @@ mod tests {
         }
     }
 
+    fn number(name: &str) -> u32 {
+        Arch::X86_64.syscall_number(name).unwrap()
+    }
+
     fn nr(name: &str) -> i32 {
-        Arch::X86_64.syscall_number(name).unwrap() as i32
+        i32::try_from(number(name)).unwrap()
     }
 
     fn base() -> Base {
@@ -710,26 +714,28 @@ mod tests {
     #[test]
     fn classes_of_the_default() {
         let b = base();
-        match &b.classes[nr("socket") as usize] {
+        match &b.classes[number("socket") as usize] {
             Class::Values { index: 0, values } => {
                 assert_eq!(values.len(), 37);
                 assert!(values.contains(&1) && values.contains(&10) && !values.contains(&40));
             }
             other => panic!("socket: {other:?}"),
         }
-        match &b.classes[nr("personality") as usize] {
+        match &b.classes[number("personality") as usize] {
             Class::Values { index: 0, values } => {
                 assert_eq!(values, &[0, 8, 0x20000, 0x20008, 0xffff_ffff])
             }
             other => panic!("personality: {other:?}"),
         }
-        assert!(matches!(&b.classes[nr("clone") as usize], Class::Alternatives(a) if a.len() == 1));
         assert!(
-            matches!(&b.classes[nr("ioctl") as usize], Class::Alternatives(a) if a.len() == 34)
+            matches!(&b.classes[number("clone") as usize], Class::Alternatives(a) if a.len() == 1)
         );
-        assert_eq!(b.classes[nr("read") as usize], Class::Plain);
-        assert_eq!(b.classes[nr("mount") as usize], Class::Denied);
-        assert_eq!(b.classes[nr("clone3") as usize], Class::Denied);
+        assert!(
+            matches!(&b.classes[number("ioctl") as usize], Class::Alternatives(a) if a.len() == 34)
+        );
+        assert_eq!(b.classes[number("read") as usize], Class::Plain);
+        assert_eq!(b.classes[number("mount") as usize], Class::Denied);
+        assert_eq!(b.classes[number("clone3") as usize], Class::Denied);
         assert!(b.allowed() > 300, "{}", b.allowed());
         assert_eq!(b.fallbacks.len(), 1);
         assert_eq!(b.fallbacks[0].names, ["clone3"]);
@@ -821,7 +827,7 @@ mod tests {
             run(
                 &prog,
                 &Data {
-                    nr: nr(name) as u32,
+                    nr: number(name),
                     arch: AUDIT,
                     args: [a0, 0, 0, 0, 0, 0],
                 },
@@ -865,7 +871,7 @@ mod tests {
             run(
                 prog,
                 &Data {
-                    nr: nr(name) as u32,
+                    nr: number(name),
                     arch: AUDIT,
                     args: [0; 6],
                 },
@@ -913,7 +919,7 @@ mod tests {
     fn container_needs_are_plain_and_their_cases_precise() {
         let b = base();
         for n in PID1_OWN.iter().chain(CONTAINER_RUNTIME) {
-            assert_eq!(b.classes[nr(n) as usize], Class::Plain, "{n}");
+            assert_eq!(b.classes[number(n) as usize], Class::Plain, "{n}");
         }
         let p = profile(&b, &Recorded::for_container(&b, false));
         let families = |p: &Profile| -> Vec<u64> {

@@ -216,7 +216,7 @@ fn run_checks(filters: &[BpfProgram], checks: &[Check]) -> Result<(), String> {
                 Expect::Ok
             };
             if got != c.expect {
-                return i as i32 + 1;
+                return i32::try_from(i + 1).unwrap_or(255);
             }
         }
         0
@@ -225,7 +225,7 @@ fn run_checks(filters: &[BpfProgram], checks: &[Check]) -> Result<(), String> {
         WaitStatus::Exited(_, 0) => Ok(()),
         WaitStatus::Exited(_, 200) => Err("installing the filter failed".into()),
         WaitStatus::Exited(_, n) => {
-            let c = &checks[n as usize - 1];
+            let c = &checks[usize::try_from(n - 1).unwrap()];
             Err(format!("{}: expected {:?}", c.what, c.expect))
         }
         other => Err(format!("child ended with {other:?}")),
@@ -243,7 +243,7 @@ fn default_filters() -> Vec<BpfProgram> {
 fn kernel_enforces_the_default_profile() {
     let (pipe_r, _pipe_w) = nix::unistd::pipe().unwrap();
     use std::os::fd::AsRawFd;
-    let fd = pipe_r.as_raw_fd() as u64;
+    let fd = u64::try_from(pipe_r.as_raw_fd()).unwrap();
     let eperm = Expect::Errno(libc::EPERM);
     let enosys = Expect::Errno(libc::ENOSYS);
     let z = [0u64; 6];
@@ -294,7 +294,7 @@ fn kernel_enforces_the_default_profile() {
         Check {
             what: "keyctl",
             nr: libc::SYS_keyctl,
-            args: [0, (-3i64) as u64, 0, 0, 0, 0],
+            args: [0, (-3i64).cast_unsigned(), 0, 0, 0, 0],
             expect: eperm,
         },
         Check {
@@ -318,7 +318,7 @@ fn kernel_enforces_the_default_profile() {
         Check {
             what: "open_by_handle_at",
             nr: libc::SYS_open_by_handle_at,
-            args: [libc::AT_FDCWD as u64, 0, 0, 0, 0, 0],
+            args: [i64::from(libc::AT_FDCWD).cast_unsigned(), 0, 0, 0, 0, 0],
             expect: eperm,
         },
         Check {

@@ -261,7 +261,7 @@ pub fn is_static(path: &Path) -> Result<bool, String> {
     let u64_at = |o: usize| {
         bytes
             .get(o..o + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+            .map(|b| usize::try_from(u64::from_le_bytes(b.try_into().unwrap())).unwrap())
     };
     if bytes.get(..6) != Some(b"\x7fELF\x02\x01") {
         return Err("not a little-endian ELF64 file".into());
