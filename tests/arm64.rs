@@ -455,13 +455,9 @@ fn arm64_audit_reports_from_inside_filter_off() {
 // ---------------------------------------------------------------------------------------------------
 // The arm64 image under dockerd.
 
-#[test]
-fn arm64_image_from_the_dockerfile_runs_under_qemu_and_says_arm64_filter_off() {
-    if engine::start(|| None).is_none() {
-        return;
-    }
-    // The `local-arm64` target from a context holding the two binaries where cargo writes them (the
-    // classic builder builds `local` on the way).
+/// The top-level Dockerfile's `local-arm64` image, from a context holding the two binaries where
+/// cargo writes them (the classic builder builds `local` on the way).
+fn arm64_image() -> engine::Image {
     let ctx = engine::TempDir::new(&engine::suite().name("arm64-context"));
     for (triple, bin) in [
         ("aarch64-unknown-linux-gnu", arm64_pidguard()),
@@ -471,12 +467,20 @@ fn arm64_image_from_the_dockerfile_runs_under_qemu_and_says_arm64_filter_off() {
         std::fs::create_dir_all(&dest).unwrap();
         std::fs::copy(bin, dest.join("pidguard")).unwrap();
     }
-    let image = engine::Image::build(
+    engine::Image::build(
         "arm64",
         &repo().join("Dockerfile"),
         ctx.path(),
         &["--target", "local-arm64", "--platform", "linux/arm64"],
-    );
+    )
+}
+
+#[test]
+fn arm64_image_from_the_dockerfile_runs_under_qemu_and_says_arm64_filter_off() {
+    if engine::start(|| None).is_none() {
+        return;
+    }
+    let image = arm64_image();
     let platform = engine::docker_ok(&[
         "image",
         "inspect",
@@ -527,6 +531,95 @@ fn arm64_image_from_the_dockerfile_runs_under_qemu_and_says_arm64_filter_off() {
             out.stderr
         );
     }
+}
+
+/// Debian's static arm64 busybox, which tests/run.sh unpacks under target/ (the example's app).
+fn arm64_busybox() -> Option<PathBuf> {
+    let path = repo().join("target/arm64-busybox/bin/busybox");
+    if path.exists() {
+        return Some(path);
+    }
+    engine::skip_or_fail(
+        "the arm64 distroless example",
+        &format!(
+            "{} is missing: tests/run.sh fetches Debian's busybox-static:arm64 there",
+            path.display()
+        ),
+    );
+    None
+}
+
+/// The "done when": examples/distroless built for linux/arm64 from the arm64 pidguard image
+/// and an arm64 app, run by dockerd under qemu (the filter off, as qemu-user cannot install one:
+/// `PIDGUARD_SECCOMP=unconfined`), serves as non-root, Docker's HEALTHCHECK (the aarch64 `pidguard
+/// probe`) calls it healthy, and `docker stop` ends it through the forwarded SIGTERM.
+#[test]
+fn arm64_distroless_example_runs_healthy_under_dockerd_filter_off() {
+    if engine::start(|| None).is_none() {
+        return;
+    }
+    let Some(busybox) = arm64_busybox() else {
+        return;
+    };
+    let pidguard = arm64_image();
+    let app = engine::busybox_image_of(&busybox, &["--platform", "linux/arm64"]);
+    let dir = repo().join("examples/distroless");
+    let example = engine::Image::build(
+        "arm64-distroless",
+        &dir.join("Dockerfile"),
+        &dir,
+        &[
+            "--platform",
+            "linux/arm64",
+            "--build-arg",
+            &format!("PIDGUARD_IMAGE={}", pidguard.tag),
+            "--build-arg",
+            &format!("APP_IMAGE={}", app.tag),
+        ],
+    );
+    let arch = engine::docker_ok(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Os}}/{{.Architecture}}",
+        &example.tag,
+    ]);
+    assert_eq!(arch.trim(), "linux/arm64");
+    let c = engine::Container::start(
+        &example,
+        &[
+            "--platform",
+            "linux/arm64",
+            "--health-interval",
+            "1s",
+            "-e",
+            "PIDGUARD_HEALTH_INTERVAL=1s",
+            "-e",
+            "PIDGUARD_SECCOMP=unconfined",
+        ],
+        &[],
+    );
+    c.wait_health("healthy");
+    let probe = c.exec(&["/pidguard", "probe", "http://127.0.0.1:8080/"]);
+    assert_eq!(probe.code, Some(0), "the app serves: {}", probe.stderr);
+    let version = c.exec(&["/pidguard", "--version"]);
+    assert!(
+        version.stdout.contains("aarch64-unknown-linux-gnu"),
+        "{}",
+        version.stdout
+    );
+    // The app runs as nonroot (65532), PID 1 too: read from /proc inside the container.
+    let status = c.exec(&["/bin/busybox", "cat", "/proc/1/status"]);
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.contains("65532")),
+        "{}",
+        status.stdout
+    );
+    engine::docker_ok(&["stop", &c.name]);
+    assert_eq!(c.exit_code(), 143, "{:?}", c.logs());
 }
 
 // ---------------------------------------------------------------------------------------------------

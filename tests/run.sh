@@ -22,6 +22,24 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The arm64 distroless example (tests/arm64.rs) needs an arm64 static busybox for its app: Debian's
+# busybox-static:arm64, downloaded and unpacked under target/ (nothing foreign is installed; the arm64
+# architecture is only added to apt's list so that it can download the package).
+arm64_busybox="$PWD/target/arm64-busybox/bin/busybox"
+if [ ! -x "$arm64_busybox" ]; then
+  echo "run.sh: fetching Debian's busybox-static:arm64 into target/arm64-busybox"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    dpkg --add-architecture arm64
+    apt-get update -qq
+  fi
+  tmp=$(mktemp -d)
+  chown _apt "$tmp" 2>/dev/null || true
+  (cd "$tmp" && apt-get download -qq busybox-static:arm64)
+  dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/unpacked"
+  install -D -m 755 "$tmp/unpacked/bin/busybox" "$arm64_busybox"
+  rm -rf "$tmp"
+fi
+
 # The pinned toolchain (rust-toolchain.toml, both targets), with rustup if cargo is missing or not
 # rustup's (Debian 12's own is too old).
 PATH="$(.ci/setup-rust):$PATH"

@@ -475,6 +475,12 @@ pub fn pidguard_image() -> Image {
 /// Stands in for the pinned `busybox:*-musl` image: a static busybox with its applets linked in
 /// /bin, busybox's /etc/passwd and /etc/group, a /tmp, and no USER (it runs as root).
 pub fn busybox_image() -> Image {
+    busybox_image_of(Path::new("/bin/busybox"), &[])
+}
+
+/// [`busybox_image`] with the static busybox at `binary`, built with `extra` build options (an
+/// arm64 busybox with `--platform linux/arm64`).
+pub fn busybox_image_of(binary: &Path, extra: &[&str]) -> Image {
     use std::os::unix::fs::{PermissionsExt, symlink};
     let ctx = TempDir::new(&suite().name("context"));
     let root = ctx.path().join("rootfs");
@@ -482,7 +488,7 @@ pub fn busybox_image() -> Image {
         std::fs::create_dir_all(root.join(dir)).unwrap();
     }
     std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
-    std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    std::fs::copy(binary, root.join("bin/busybox")).unwrap();
     for applet in ["sh", "cat", "httpd", "ls", "rm", "sleep", "echo", "id"] {
         symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
@@ -499,7 +505,7 @@ pub fn busybox_image() -> Image {
     .unwrap();
     let dockerfile = ctx.path().join("Dockerfile");
     std::fs::write(&dockerfile, "FROM scratch\nCOPY rootfs/ /\nCMD [\"sh\"]\n").unwrap();
-    Image::build("busybox", &dockerfile, ctx.path(), &[])
+    Image::build("busybox", &dockerfile, ctx.path(), extra)
 }
 
 // ---------------------------------------------------------------------------------------------------
