@@ -7,7 +7,9 @@
 //! back. "No syscall was refused" is read from the kernel: the first run of each server uses the
 //! default profile with `defaultAction: SCMP_ACT_LOG` instead of EPERM, so whatever the default would
 //! refuse is allowed but written to the kernel log (`audit: type=1326 ... code=0x7ffc0000`), where the
-//! test looks for the server's executable.
+//! test looks for the server's executable. During each run the test asks `pidguard status` from inside
+//! the container, as an operator would with `docker exec`: the server is running, and after the
+//! `kill -9` it was restarted once and its last exit was that SIGKILL.
 
 mod common;
 
@@ -117,9 +119,40 @@ fn all_pids() -> std::collections::HashSet<i32> {
         .collect()
 }
 
+/// `pidguard status` run inside pidguard's container (its PID, mount and network namespaces, as
+/// `docker exec` gives), with the status socket name pidguard was given: its lines.
+fn status(pg: &Pid1) -> String {
+    let pid = pg.pid();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let name = environ
+        .split(|&b| b == 0)
+        .find_map(|v| v.strip_prefix(b"PIDGUARD_STATUS_SOCKET="))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .expect("pidguard has a status socket name");
+    run_ok(
+        common::in_container_of(pid, &common::pidguard())
+            .arg("status")
+            .env("PIDGUARD_STATUS_SOCKET", name),
+    )
+}
+
+/// What `pidguard status` says while the first run of `exe` serves.
+fn assert_status_running(pg: &Pid1, exe: &str) {
+    let s = status(pg);
+    assert!(s.starts_with("program:  pid "), "{s}");
+    assert!(s.contains(", running for "), "{s}");
+    assert!(s.contains(&format!("\ncommand:  {exe} ")), "{s}");
+    assert!(s.contains("\nrestarts: 0\n"), "{s}");
+    assert!(
+        s.contains("capabilities none, no_new_privs on, seccomp "),
+        "{s}"
+    );
+}
+
 /// `kill -9` of the program, then waits until pidguard has started a new one and `serves()` says
 /// it answers. New means a pid that did not exist at the kill: what the old program left behind
-/// (nginx's worker, postgres' backends) is re-parented to pidguard too, but it is not new.
+/// (nginx's worker, postgres' backends) is re-parented to pidguard too, but it is not new. Then
+/// `pidguard status` tells the restart and why.
 fn kill9_and_wait_for_restart(pg: &Pid1, serves: impl Fn() -> bool) {
     let program = program_pid(pg);
     let before = all_pids();
@@ -127,6 +160,12 @@ fn kill9_and_wait_for_restart(pg: &Pid1, serves: impl Fn() -> bool) {
     wait_until("the program to be restarted", || {
         children(pg.pid()).iter().any(|p| !before.contains(p)) && serves()
     });
+    let s = status(pg);
+    assert!(s.contains(", running for "), "{s}");
+    assert!(
+        s.contains("\nrestarts: 1; last exit: killed by SIGKILL after "),
+        "{s}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,6 +266,7 @@ fn postgres_serves_a_query_stops_cleanly_and_restarts_after_kill_9() {
         pg_dir.psql("select 40 + 2").as_deref().map(str::trim),
         Some("42")
     );
+    assert_status_running(&pg, &format!("{PG_BIN}/postgres"));
     pg.signal(libc::SIGTERM);
     let out = pg.wait();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -322,6 +362,7 @@ fn redis_answers_ping_stops_with_0_and_restarts_after_kill_9() {
     let args = redis_args(Some(&profile.to_string_lossy()), &[]);
     let r = Pid1::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     wait_until("redis to answer PING", ping);
+    assert_status_running(&r, &redis);
     r.signal(libc::SIGTERM);
     let out = r.wait();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
@@ -375,6 +416,7 @@ fn http_server_scenario(
         answer.starts_with("HTTP/1.") && answer.contains(" 200 "),
         "{answer}"
     );
+    assert_status_running(&s, &argv(&dir, port)[0]);
     s.signal(libc::SIGTERM);
     let out = s.wait();
     assert_eq!(out.code, Some(stop_code), "{name}: {}", out.stderr);

@@ -245,6 +245,8 @@ fn status_while_a_restart_waits() {
         "on-failure",
         "--restart-delay",
         "30s",
+        "--health-check",
+        "exec:/bin/true",
         "--",
         "/bin/sh",
         "-c",
@@ -262,9 +264,18 @@ fn status_while_a_restart_waits() {
                 "program.last_exit.signal",
                 "program.last_exit.reason",
                 "health.ready",
+                "health.state",
             ]
         ),
-        ["null", "0", "3", "null", "\"exited with 3\"", "false"]
+        [
+            "null",
+            "0",
+            "3",
+            "null",
+            "\"exited with 3\"",
+            "false",
+            "\"down\""
+        ]
     );
     let wait: u64 = fields(&json, &["program.restart_in_ms"])[0]
         .parse()

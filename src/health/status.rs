@@ -107,7 +107,8 @@ pub struct Snapshot<'a> {
     pub restart_in: Option<Duration>,
     pub restarts: u64,
     pub last_exit: Option<LastExit<'a>>,
-    /// `none` (no app check), `starting`, `healthy` or `unhealthy`.
+    /// `none` (no app check), `starting`, `healthy`, `unhealthy`, or `down` (there is a check
+    /// but the program is not running).
     pub health: &'static str,
     pub live: bool,
     pub ready: bool,

@@ -1156,7 +1156,9 @@ impl Supervisor<'_> {
         let (health, checks_passed, checks_failed) = match &self.checker {
             None => ("none", 0, 0),
             Some(c) => {
+                // The checker is the program's last run's until a restart replaces it.
                 let word = match c.health() {
+                    _ if !m.program_running() => "down",
                     Health::Starting => "starting",
                     Health::Healthy => "healthy",
                     Health::Unhealthy => "unhealthy",
