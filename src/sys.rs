@@ -1208,6 +1208,44 @@ pub fn landlock_restrict_self(ruleset: RawFd) -> Result<(), i32> {
     Ok(())
 }
 
+/// How many more Landlock domains the kernel would stack on this process (16 in none), counted in a
+/// forked child that sets no_new_privs and enforces `ruleset` until the kernel answers E2BIG: the
+/// domains stay in the child. For `pidguard audit`, which is single-threaded.
+pub fn landlock_free_layers(ruleset: &OwnedFd) -> io::Result<u32> {
+    let fd = ruleset.as_raw_fd();
+    // SAFETY: the audit has one thread, so the child's copy of the memory is consistent; the child
+    // only makes syscalls on integers and leaves with _exit, running no destructor.
+    let pid = check(unsafe { libc::fork() })?;
+    if pid == 0 {
+        let mut code = 0;
+        // SAFETY: PR_SET_NO_NEW_PRIVS takes integers only.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            code = 64
+                + io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(0)
+                    .min(63);
+        }
+        while code < 17 {
+            match landlock_restrict_self(fd) {
+                Ok(()) => code += 1,
+                Err(libc::E2BIG) => break,
+                Err(errno) => code = 64 + errno.min(63),
+            }
+        }
+        // SAFETY: ends only this child, running nothing of the parent's.
+        unsafe { libc::_exit(code) }
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked, writing its status into a local.
+    check(unsafe { libc::waitpid(pid, &mut status, 0) })?;
+    match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
+        Some(n @ 0..=16) => Ok(n as u32),
+        Some(n @ 64..) => Err(io::Error::from_raw_os_error(n - 64)),
+        _ => Err(io::Error::other("the counting child failed")),
+    }
+}
+
 /// Supplementary groups of the process, `getgroups(2)`.
 pub fn getgroups() -> io::Result<Vec<u32>> {
     // SAFETY: with size 0, getgroups only returns how many groups there are.

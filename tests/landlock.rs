@@ -617,3 +617,45 @@ fn bad_input_is_one_line_and_125_and_nothing_starts() {
 fn run_env_out(args: &[&str], env: &[(&str, &str)]) -> Output {
     Pid1::start_env(args, env).wait()
 }
+
+/// The audit's line for `id`, as `STATUS  ID  OBSERVED...`.
+fn audit_line(out: &Output, id: &str) -> String {
+    out.stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some(id))
+        .unwrap_or_else(|| panic!("no {id} line in {}", out.stdout))
+        .to_string()
+}
+
+#[test]
+fn audit_as_the_program_says_it_is_confined_and_where_it_may_write() {
+    // This machine's root is a read-write mount: only Landlock makes it read-only here.
+    let me = pidguard().to_string_lossy().into_owned();
+    let out = run(&["--read-only", "--writable", "/tmp", "--", &me, "audit"]);
+    let landlock = audit_line(&out, "fs.landlock");
+    assert!(
+        landlock.starts_with("PASS") && landlock.contains("confined by Landlock"),
+        "{landlock}"
+    );
+    assert!(
+        landlock.ends_with("writable here: /dev/shm, /tmp"),
+        "{landlock}"
+    );
+    let rootfs = audit_line(&out, "fs.rootfs");
+    assert!(
+        rootfs.starts_with("PASS") && rootfs.contains("Landlock refuses writes"),
+        "{rootfs}"
+    );
+    // access(2) calls /tmp writable either way; the audit probes instead.
+    let out = run(&["--read-only", "--", &me, "audit"]);
+    assert!(audit_line(&out, "fs.tmp").contains("not writable by this process"));
+    assert!(audit_line(&out, "fs.landlock").ends_with("writable here: /dev/shm"));
+    // Without --read-only: the scopes' domain, no write rules, a root anyone may write.
+    let out = run(&["--", &me, "audit"]);
+    let landlock = audit_line(&out, "fs.landlock");
+    assert!(
+        landlock.starts_with("WARN") && landlock.contains("no write rules"),
+        "{landlock}"
+    );
+    assert!(audit_line(&out, "fs.rootfs").starts_with("WARN"));
+}

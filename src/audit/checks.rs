@@ -50,7 +50,12 @@ fn one_line(s: &str) -> String {
         .collect()
 }
 
-fn check(id: &'static str, verdict: Verdict, observed: impl AsRef<str>, fix: &str) -> Check {
+pub(super) fn check(
+    id: &'static str,
+    verdict: Verdict,
+    observed: impl AsRef<str>,
+    fix: &str,
+) -> Check {
     Check {
         id,
         verdict,
@@ -89,6 +94,7 @@ pub const IDS: &[&str] = &[
     "seccomp",
     "lsm.label",
     "fs.rootfs",
+    "fs.landlock",
     "fs.tmp",
     "fs.dev_shm",
     "fs.writable_exec",
@@ -120,6 +126,7 @@ pub fn checks(f: &Facts) -> Vec<Check> {
         seccomp(f),
         lsm(f),
         rootfs(f),
+        super::landlock::check(f),
         scratch_dir(f, "fs.tmp", "/tmp"),
         scratch_dir(f, "fs.dev_shm", "/dev/shm"),
         writable_exec(f),
@@ -251,7 +258,7 @@ const MILD_CAPS: u64 = 1 << 10; // CAP_NET_BIND_SERVICE
 const CAP_SYS_ADMIN: u64 = 1 << 21;
 
 /// `a, b, c and 5 more`.
-fn list(items: impl IntoIterator<Item = String>, max: usize) -> String {
+pub(super) fn list(items: impl IntoIterator<Item = String>, max: usize) -> String {
     let all: Vec<String> = items.into_iter().collect();
     let mut out = all[..all.len().min(max)].join(", ");
     if all.len() > max {
@@ -426,6 +433,14 @@ fn rootfs(f: &Facts) -> Check {
     match parse::mount_of(m, "/") {
         None => warn(ID, "no mount for / in mountinfo", ""),
         Some(root) if root.read_only => pass(ID, format!("read-only ({})", root.fstype)),
+        Some(root) if f.landlock.read_only_root() => pass(
+            ID,
+            format!(
+                "read-write ({}) mount, but Landlock refuses writes beneath / (pidguard \
+                 --read-only)",
+                root.fstype
+            ),
+        ),
         Some(root) => warn(
             ID,
             format!(
@@ -433,7 +448,7 @@ fn rootfs(f: &Facts) -> Check {
                 root.fstype
             ),
             "docker run --read-only --tmpfs /tmp (compose: read_only: true), with volumes for the \
-             data the program writes",
+             data the program writes; or from inside the image: pidguard --read-only --writable /tmp",
         ),
     }
 }

@@ -118,6 +118,8 @@ pub struct Facts {
     pub engine_listeners: Vec<String>,
     /// Mount points (directories) and /tmp, /dev/shm that this process may write to.
     pub writable: Vec<String>,
+    /// Whether this process is confined by Landlock (`audit/landlock.rs`).
+    pub landlock: super::landlock::Landlock,
     pub devices: Fallible<Devices>,
     /// Container engine sockets found at their usual paths.
     pub engine_sockets: Vec<String>,
@@ -152,6 +154,7 @@ impl Facts {
             interfaces: none(),
             engine_listeners: Vec::new(),
             writable: Vec::new(),
+            landlock: Default::default(),
             devices: none(),
             engine_sockets: Vec::new(),
             setuid: none(),
@@ -333,7 +336,8 @@ fn cgroup_reading(
 pub fn gather() -> Facts {
     let mut f = gather_files(&read_bounded, std::process::id());
     let mounts = f.mounts.clone().unwrap_or_default();
-    f.writable = writable(&mounts);
+    // access(2) does not know Landlock: in a domain, the candidates are probed (audit/landlock.rs).
+    (f.landlock, f.writable) = super::landlock::gather(writable(&mounts));
     f.devices = devices(Path::new("/dev"));
     f.engine_sockets = engine_sockets();
     f.setuid = Ok(walk(Path::new("/"), &mounts));

@@ -29,6 +29,7 @@
 
 pub mod checks;
 pub mod facts;
+pub mod landlock;
 pub mod parse;
 #[cfg(test)]
 mod recorded;
