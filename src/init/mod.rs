@@ -1295,7 +1295,16 @@ impl Supervisor<'_> {
                 self.check_output = Some(pipe.0);
             }
             Err(e) => {
-                warn!(reason = "check"; "cannot start the app check: {e}");
+                // exec: splits on commas only: "exec:/bin/x y" names a program called "x y".
+                let hint = if argv.len() == 1 && argv[0].as_bytes().contains(&b' ') {
+                    " (exec: separates the program and its arguments with commas: exec:/path,arg)"
+                } else {
+                    ""
+                };
+                warn!(reason = "check"; "cannot start the app check {:?}: {e}{hint}", argv[0]);
+                self.last_check_output.clear();
+                use std::fmt::Write as _;
+                let _ = write!(self.last_check_output, "not started: {e}{hint}");
                 checker.start_failed(now);
             }
         }
