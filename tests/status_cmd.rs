@@ -516,3 +516,93 @@ open(sys.argv[1], "w").write(out)
     let said = read(&result);
     assert_eq!(said, "refused: Operation not permitted", "{}", out.stderr);
 }
+
+/// Asks PID 1 for `/status` as fast as it can from inside the container, on fresh connections,
+/// half of them never reading the answer, until its stdin closes; then prints how many it sent.
+const STATUS_FLOODER: &str = r#"
+import os, select, socket, sys
+name = "\0pidguard-status-%d" % os.stat("/proc/self/ns/mnt").st_ino
+print("started", flush=True)
+n = 0
+while not select.select([0], [], [], 0)[0]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(name)
+        s.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+        if n % 2:
+            s.recv(16)
+        n += 1
+    except OSError:
+        pass
+    s.close()
+print(n, flush=True)
+"#;
+
+fn rss_kib(pid: i32) -> u64 {
+    let status = read(Path::new(&format!("/proc/{pid}/status")));
+    status_map(&status)["VmRSS"]
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_flood_of_status_requests_does_not_take_the_probe_away() {
+    use std::io::BufRead;
+    let pg = start(&["--", "/bin/sleep", "300"]);
+    let pid = pg.pid();
+    json_until(
+        pid,
+        "the program to run",
+        &["program.state"],
+        &["\"running\""],
+    );
+    let before = rss_kib(pid);
+    let mut flooders: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            in_container_of(pid, Path::new("/usr/bin/python3"))
+                .args(["-c", STATUS_FLOODER])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut outs: Vec<_> = flooders
+        .iter_mut()
+        .map(|f| std::io::BufReader::new(f.stdout.take().unwrap()))
+        .collect();
+    for out in &mut outs {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "started");
+    }
+    for _ in 0..10 {
+        let out = in_container_of(pid, &pidguard())
+            .arg("probe")
+            .env_remove("PIDGUARD_STATUS_SOCKET")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let answer = status(pid, &[]);
+    assert_eq!(answer.code, Some(0), "{}", answer.stderr);
+    let during = rss_kib(pid);
+    let mut sent = 0;
+    for (f, mut out) in flooders.iter_mut().zip(outs) {
+        drop(f.stdin.take());
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        sent += line.trim().parse::<u64>().unwrap();
+        f.wait().unwrap();
+    }
+    eprintln!("{sent} /status requests; PID 1's RSS {before} KiB before, {during} KiB during");
+    assert!(sent >= 100, "the flood sent only {sent} requests");
+    // Each answer is built for its request and freed with its connection.
+    assert!(
+        during < before + 4096,
+        "PID 1 grew from {before} KiB to {during} KiB under {sent} /status requests"
+    );
+    pg.signal(libc::SIGTERM);
+    assert_eq!(pg.wait().code, Some(143));
+}
