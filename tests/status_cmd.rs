@@ -427,6 +427,36 @@ fn the_client_believes_only_its_own_pidguard() {
     );
 }
 
+#[test]
+fn a_custom_profile_without_getsockopt_does_not_break_status() {
+    // PID 1 asks who the client is with getsockopt(SO_PEERCRED); a profile recorded from a program
+    // that never calls it must not turn every `pidguard status` into a 403.
+    let dir = scratch("status-cmd-profile");
+    let out = Command::new(pidguard())
+        .args(["seccomp", "export"])
+        .output()
+        .unwrap();
+    let profile = String::from_utf8(out.stdout).unwrap();
+    assert!(profile.contains("\"getsockopt\","), "{profile:.300}");
+    let path = dir.join("no-getsockopt.json");
+    std::fs::write(&path, profile.replace("\"getsockopt\",", "")).unwrap();
+    let pg = start(&[
+        "--seccomp",
+        &path.to_string_lossy(),
+        "--",
+        "/bin/sleep",
+        "300",
+    ]);
+    let json = json_until(
+        pg.pid(),
+        "the program to run",
+        &["program.state"],
+        &["\"running\""],
+    );
+    let seccomp = fields(&json, &["identity.seccomp"]);
+    assert_eq!(seccomp, [format!("\"{}\"", path.display())]);
+}
+
 /// A raw GET on the abstract socket `@name` from this (the host's) PID namespace: the answer.
 fn raw_get(name: &str, path: &str) -> String {
     use std::os::linux::net::SocketAddrExt;

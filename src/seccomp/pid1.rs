@@ -20,7 +20,8 @@ use crate::warn;
 /// `dup2`/`dup3`, `ioctl` and `prlimit64` for what the child does before exec (output of app checks,
 /// tcsetpgrp, the program's own rlimits).
 /// `rt_sigtimedwait` for the loop's wait when `poll` fails, `chdir` for PID 1's move to `/`,
-/// `setsid` for the program's session in dumb-init's setsid mode.
+/// `setsid` for the program's session in dumb-init's setsid mode, `getsockopt` for the
+/// `SO_PEERCRED` of a `pidguard status` client (health/server.rs).
 pub const PID1_SYSCALLS: &[&str] = &[
     "read",
     "write",
@@ -72,6 +73,7 @@ pub const PID1_SYSCALLS: &[&str] = &[
     "landlock_restrict_self",
     "setsid",
     "getcwd",
+    "getsockopt",
 ];
 
 pub struct Filters {
