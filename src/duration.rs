@@ -10,6 +10,17 @@ use std::time::Duration;
 
 pub const MAX: Duration = Duration::from_secs(24 * 3600);
 
+/// Whole milliseconds, for log fields and timers (saturates, some 584 million years on).
+pub fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds for `poll(2)`, rounded up so that a wait never ends just before its deadline and
+/// spins (saturates at `i32::MAX`, some 24 days).
+pub fn poll_millis(d: Duration) -> i32 {
+    i32::try_from(d.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub text: String,

@@ -607,7 +607,7 @@ impl Limiter {
 
     fn refill(&mut self, now: Instant) {
         let last = *self.refilled.get_or_insert(now);
-        let ms = u64::try_from(now.saturating_duration_since(last).as_millis()).unwrap_or(u64::MAX);
+        let ms = crate::duration::millis(now.saturating_duration_since(last));
         let gained = ms * RATE / 1000;
         if gained > 0 {
             self.tokens = (self.tokens + gained).min(BURST);

@@ -387,7 +387,7 @@ impl RunConfig {
 
     /// pidguard's exit code for a program exit code, after `--remap-exit`.
     pub fn remapped(&self, code: i32) -> i32 {
-        if (0..=255).contains(&code) && self.remap_exit.contains(&(code as u8)) {
+        if u8::try_from(code).is_ok_and(|c| self.remap_exit.contains(&c)) {
             0
         } else {
             code

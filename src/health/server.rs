@@ -116,11 +116,13 @@ impl Line {
             let mut utf8 = [0u8; 4];
             let c = c.encode_utf8(&mut utf8).as_bytes();
             let at = usize::from(line.len);
-            if at + c.len() > MAX_REASON {
+            let end = at + c.len();
+            let Ok(len) = u16::try_from(end) else { break };
+            if end > MAX_REASON {
                 break;
             }
-            line.bytes[at..at + c.len()].copy_from_slice(c);
-            line.len += c.len() as u16;
+            line.bytes[at..end].copy_from_slice(c);
+            line.len = len;
         }
         line
     }
@@ -229,8 +231,8 @@ pub fn bind_tcp(addr: &str) -> Result<Listener, Error> {
     // Connections that send nothing stay in the kernel (nginx's `listen ... deferred`): an idle
     // flood costs no slot, and a probe's request is there when it is accepted, so it is answered
     // at once (module essay).
-    crate::sys::tcp_defer_accept(l.as_raw_fd(), HEADER_TIMEOUT.as_secs() as libc::c_int)
-        .map_err(fail)?;
+    let secs = libc::c_int::try_from(HEADER_TIMEOUT.as_secs()).unwrap_or(libc::c_int::MAX);
+    crate::sys::tcp_defer_accept(l.as_raw_fd(), secs).map_err(fail)?;
     Ok(Listener::Tcp(l))
 }
 

@@ -90,26 +90,19 @@ fn unix_now() -> f64 {
 /// The machine's view of the configuration. `foreground`: the program was given the terminal.
 fn policy(cfg: &RunConfig, pid1: bool, foreground: bool) -> Policy {
     let mut rewrite = [0; 65];
-    for (sig, to) in rewrite.iter_mut().enumerate().skip(1) {
-        *to = cfg.rewritten(sig as i32).unwrap_or(0);
+    for (sig, to) in (0..).zip(rewrite.iter_mut()).skip(1) {
+        *to = cfg.rewritten(sig).unwrap_or(0);
     }
     state::dumb_init_rewrites(cfg.session, &mut rewrite, |sig| {
         cfg.rewrite.iter().any(|&(from, _)| from == sig)
     });
     let mut remap = [false; 256];
-    for (code, zero) in remap.iter_mut().enumerate() {
-        *zero = code != 0 && cfg.remapped(code as i32) == 0;
+    for (code, zero) in (0..).zip(remap.iter_mut()) {
+        *zero = code != 0 && cfg.remapped(code) == 0;
     }
-    let r = &cfg.restart;
     Policy {
         grace: cfg.grace,
-        restart: r.policy,
-        delay: r.delay,
-        max_delay: r.max_delay,
-        stable: r.stable,
-        limit: r.limit,
-        window: r.window,
-        on_unhealthy: r.on_unhealthy,
+        restart: cfg.restart.clone(),
         group: cfg.kill_process_group,
         pid1,
         rewrite,
@@ -118,6 +111,14 @@ fn policy(cfg: &RunConfig, pid1: bool, foreground: bool) -> Policy {
         graceful: cfg.session == SessionMode::Tini || cfg.grace_given,
         foreground: foreground && cfg.session == SessionMode::Tini,
     }
+}
+
+/// A signal's name from the table rendered at start (`names[sig]`), "?" outside it.
+fn sig_name(names: &[String], sig: i32) -> &str {
+    usize::try_from(sig)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map_or("?", String::as_str)
 }
 
 /// Process-wide state of PID 1 that the health endpoint and metrics will read.
@@ -480,7 +481,7 @@ fn drop_privileges(cfg: &RunConfig, p: &Prepared) -> Result<bool, SetupError> {
     // one our parent set for us (unshare --kill-child, a supervisor's PR_SET_PDEATHSIG): put back
     // what we inherited unless -p asks for another.
     if let Some(sig) = cfg.pdeath_signal.or(p.inherited_pdeath) {
-        sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong)
+        sys::prctl(libc::PR_SET_PDEATHSIG, sig.cast_unsigned().into())
             .map_err(|e| os("set the parent-death signal", e))?;
     }
     Ok(core_off)
@@ -749,11 +750,7 @@ impl Supervisor<'_> {
             self.waiting.retry_at,
         ];
         match wakeups.into_iter().flatten().min() {
-            Some(at) => {
-                let left = at.saturating_duration_since(now);
-                // Round up so that we never wake just before the deadline and spin.
-                left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32
-            }
+            Some(at) => crate::duration::poll_millis(at.saturating_duration_since(now)),
             None => -1,
         }
     }
@@ -805,11 +802,16 @@ impl Supervisor<'_> {
     }
 
     fn send(&mut self, to: i32, sig: i32, forwarded: bool) -> Option<Event> {
-        let name = &self.names[sig as usize];
+        let name = sig_name(&self.names, sig);
         match sys::kill(to, sig) {
             Ok(()) => {
                 if forwarded {
-                    self.stats.forwarded[sig as usize] += 1;
+                    if let Some(n) = usize::try_from(sig)
+                        .ok()
+                        .and_then(|i| self.stats.forwarded.get_mut(i))
+                    {
+                        *n += 1;
+                    }
                     debug!("forwarded {name} to {to}");
                 }
                 None
@@ -826,7 +828,7 @@ impl Supervisor<'_> {
                 if self.left_group != program {
                     self.left_group = program;
                     warn!(
-                        pid = program, signal = name.as_str();
+                        pid = program, signal = name;
                         "{name} not sent to process group {}: the program left it; sending {name} \
                          and every later signal to the program (pid {program}) itself",
                         -to
@@ -842,7 +844,7 @@ impl Supervisor<'_> {
             Err(e) => {
                 let eperm = e.raw_os_error() == Some(libc::EPERM);
                 warn!(
-                    pid = to, signal = name.as_str();
+                    pid = to, signal = name;
                     "cannot send {name} to {to}: {e}{}",
                     if eperm {
                         " (the program runs as a user PID 1 may not signal: let pidguard switch \
@@ -858,7 +860,7 @@ impl Supervisor<'_> {
 
     /// Writes what the machine noted, with its level and fields.
     fn note(&self, note: Note) {
-        let name = |sig: i32| self.names.get(sig as usize).map_or("?", String::as_str);
+        let name = |sig: i32| sig_name(&self.names, sig);
         match note {
             Note::Stopping { sig, grace } => info!(
                 signal = name(sig);
@@ -897,7 +899,7 @@ impl Supervisor<'_> {
                 restart,
             } => self.note_end(pid, exit, ran, expected, restart),
             Note::Retry { restart: r } => warn!(
-                restarts = r.count, delay_ms = r.delay.as_millis() as u64;
+                restarts = r.count, delay_ms = crate::duration::millis(r.delay);
                 "restarting in {} ({}; restart {} of at most {} within {})",
                 Dur(r.delay),
                 r.reason,
@@ -996,7 +998,7 @@ impl Supervisor<'_> {
         let mut how = crate::log::Buf::<256>::new();
         match exit.signal {
             Some(sig) => {
-                let name = &self.names[sig as usize];
+                let name = sig_name(&self.names, sig);
                 let _ = write!(how, "killed by {name}");
                 if sig == libc::SIGSYS {
                     // The kernel's answer to a syscall a filter kills or traps for; pidguard's own
@@ -1021,18 +1023,18 @@ impl Supervisor<'_> {
             }
         }
         let how = how.as_str();
-        let signal = exit.signal.map(|s| self.names[s as usize].as_str());
+        let signal = exit.signal.map(|s| sig_name(&self.names, s));
         let level = if restart.is_some() || exit.signal.is_some() && !expected {
             crate::log::Level::Warn
         } else {
             crate::log::Level::Info
         };
-        let ran_ms = ran.as_millis() as u64;
+        let ran_ms = crate::duration::millis(ran);
         match restart {
             Some(r) => crate::__log!(
                 level,
                 pid = pid, code = exit.code, signal = signal, ran_ms = ran_ms,
-                restarts = r.count, delay_ms = r.delay.as_millis() as u64;
+                restarts = r.count, delay_ms = crate::duration::millis(r.delay);
                 "program (pid {pid}) {how} after {}; restarting in {} ({}; restart {} of at most {} within {})",
                 Elapsed(ran),
                 Dur(r.delay),
@@ -1061,11 +1063,11 @@ impl Supervisor<'_> {
         if matches!(sig, libc::SIGHUP | libc::SIGCONT) && sender == std::process::id() as i32 {
             debug!(
                 "{} from our own TIOCNOTTY ignored",
-                self.names[sig as usize]
+                sig_name(&self.names, sig)
             );
             return;
         }
-        debug!("received {} from pid {sender}", self.names[sig as usize]);
+        debug!("received {} from pid {sender}", sig_name(&self.names, sig));
         if sig == libc::SIGTERM
             && let Some(r) = &mut self.recorder
         {
@@ -1152,7 +1154,7 @@ impl Supervisor<'_> {
     /// What `pidguard status` tells, as of `now`.
     fn status_snapshot(&self, now: Instant, state: &State) -> health::status::Snapshot<'_> {
         let m = &self.machine;
-        let name = |sig: i32| self.names.get(sig as usize).map_or("?", String::as_str);
+        let name = |sig: i32| sig_name(&self.names, sig);
         let (health, checks_passed, checks_failed) = match &self.checker {
             None => ("none", 0, 0),
             Some(c) => {
@@ -1208,8 +1210,9 @@ impl Supervisor<'_> {
             last_exit_code: self.machine.last_code(),
             zombies_reaped: self.stats.zombies_reaped,
             signals_forwarded: (1..=64)
-                .filter(|&s| self.stats.forwarded[s] > 0)
-                .map(|s| (signals::name(s as i32), self.stats.forwarded[s]))
+                .zip(self.stats.forwarded.iter().skip(1))
+                .filter(|&(_, &n)| n > 0)
+                .map(|(s, &n)| (signals::name(s), n))
                 .collect(),
             checks: vec![
                 ("healthy", passed),
@@ -1405,7 +1408,7 @@ impl Supervisor<'_> {
             match sys::kill(-1, sig) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => warn!("kill(-1, {}) failed: {e}", self.names[sig as usize]),
+                Err(e) => warn!("kill(-1, {}) failed: {e}", sig_name(&self.names, sig)),
             }
             return;
         }

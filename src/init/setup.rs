@@ -271,7 +271,7 @@ fn wait_step(pid: i32, name: &str, grace: Duration, pid1: bool) -> Result<End, S
                     killed = true;
                     -1
                 } else {
-                    left.as_millis().min(i32::MAX as u128) as i32 + 1
+                    crate::duration::poll_millis(left)
                 }
             }
             _ => -1,
@@ -357,7 +357,7 @@ fn end_leftovers(name: &str, grace: Duration, pid1: bool) {
         let timeout = if killed {
             100
         } else {
-            left.as_millis().min(i32::MAX as u128) as i32 + 1
+            crate::duration::poll_millis(left)
         };
         // Only SIGCHLD matters now; a stop signal here changes nothing: the leftovers are ending.
         let _ = sys::wait_signal(timeout);

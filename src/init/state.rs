@@ -45,7 +45,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use crate::cli::{OnUnhealthy, RestartPolicy, SessionMode};
+use crate::cli::{OnUnhealthy, RestartConfig, RestartPolicy, SessionMode};
 
 /// After SIGKILL, how often the survivors (a process forked during the kill) get it again: the first
 /// wait, doubled up to the last, so that a process that cannot be killed never makes PID 1 spin.
@@ -70,13 +70,8 @@ const SIGXFSZ: i32 = 25;
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub grace: Duration,
-    pub restart: RestartPolicy,
-    pub delay: Duration,
-    pub max_delay: Duration,
-    pub stable: Duration,
-    pub limit: u32,
-    pub window: Duration,
-    pub on_unhealthy: OnUnhealthy,
+    /// `--restart*` and `--on-unhealthy`, as parsed.
+    pub restart: RestartConfig,
     /// `-g`: signals go to the program's process group.
     pub group: bool,
     /// PID 1 of a PID namespace (else a subreaper).
@@ -114,15 +109,17 @@ pub fn dumb_init_rewrites(
         return;
     }
     for sig in [SIGTSTP, SIGTTIN, SIGTTOU] {
-        if !given(sig) {
-            rewrite[sig as usize] = SIGSTOP;
+        if !given(sig)
+            && let Ok(i) = usize::try_from(sig)
+        {
+            rewrite[i] = SIGSTOP;
         }
     }
 }
 
 impl Policy {
     fn rewritten(&self, sig: i32) -> Option<i32> {
-        match self.rewrite.get(sig as usize) {
+        match usize::try_from(sig).ok().and_then(|i| self.rewrite.get(i)) {
             Some(0) | None => None,
             Some(&to) => Some(to),
         }
@@ -395,7 +392,7 @@ pub struct Machine {
 impl Machine {
     /// The program was started as `pid` at `now`.
     pub fn new(policy: Policy, pid: i32, now: Instant) -> Machine {
-        let recent = VecDeque::with_capacity(policy.limit as usize + 1);
+        let recent = VecDeque::with_capacity(policy.restart.limit as usize + 1);
         Machine {
             policy,
             phase: Phase::Running,
@@ -719,7 +716,7 @@ impl Machine {
                 return;
             }
             Some(Stop::Unhealthy(_)) => Some("it was unhealthy"),
-            None => match self.policy.restart {
+            None => match self.policy.restart.policy {
                 RestartPolicy::Always => Some("--restart always"),
                 RestartPolicy::OnFailure if exit.code != 0 => Some("--restart on-failure"),
                 _ => None,
@@ -777,7 +774,7 @@ impl Machine {
         reason: &'static str,
         out: &mut Vec<Action>,
     ) -> Option<Restart> {
-        let p = &self.policy;
+        let p = &self.policy.restart;
         while self
             .recent
             .front()
@@ -812,7 +809,7 @@ impl Machine {
     }
 
     fn on_unhealthy(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let action = self.policy.on_unhealthy;
+        let action = self.policy.restart.on_unhealthy;
         if action == OnUnhealthy::Ignore || self.phase != Phase::Running {
             return;
         }
@@ -956,7 +953,7 @@ impl Machine {
     /// pidguard's exit code: the program's status after --remap-exit; never 0 after
     /// --on-unhealthy exit.
     fn finish(&mut self, code: i32, out: &mut Vec<Action>) {
-        let remapped = (0..=255).contains(&code) && self.policy.remap[code as usize];
+        let remapped = usize::try_from(code).is_ok_and(|c| self.policy.remap.get(c) == Some(&true));
         let code = if remapped { 0 } else { code };
         let code = if self.unhealthy_exit && code == 0 {
             1
@@ -978,18 +975,20 @@ mod tests {
 
     fn policy() -> Policy {
         let mut rewrite = [0; 65];
-        for (s, r) in rewrite.iter_mut().enumerate() {
-            *r = s as i32;
+        for (s, r) in (0..).zip(rewrite.iter_mut()) {
+            *r = s;
         }
         Policy {
             grace: 8 * S,
-            restart: RestartPolicy::No,
-            delay: 500 * MS,
-            max_delay: 60 * S,
-            stable: 10 * S,
-            limit: 3,
-            window: 60 * S,
-            on_unhealthy: OnUnhealthy::Ignore,
+            restart: RestartConfig {
+                policy: RestartPolicy::No,
+                delay: 500 * MS,
+                max_delay: 60 * S,
+                stable: 10 * S,
+                limit: 3,
+                window: 60 * S,
+                on_unhealthy: OnUnhealthy::Ignore,
+            },
             group: false,
             pid1: true,
             rewrite,
@@ -1224,7 +1223,7 @@ mod tests {
     #[test]
     fn unexpected_death_and_its_restart_are_one_note_with_everything() {
         let mut p = policy();
-        p.restart = RestartPolicy::OnFailure;
+        p.restart.policy = RestartPolicy::OnFailure;
         let mut t = T::new(p);
         let notes = t.notes(Event::ProgramExited(Exit::signal(11, false)), 3 * S);
         let restart = Restart {
@@ -1273,7 +1272,7 @@ mod tests {
     #[test]
     fn backoff_doubles_resets_after_a_stable_run_and_gives_up_past_the_limit() {
         let mut p = policy();
-        p.restart = RestartPolicy::Always;
+        p.restart.policy = RestartPolicy::Always;
         let mut t = T::new(p);
         let mut delays = Vec::new();
         let mut now = S;
@@ -1309,8 +1308,8 @@ mod tests {
 
         // A run longer than --restart-stable resets the delay.
         let mut p = policy();
-        p.restart = RestartPolicy::Always;
-        p.limit = 100;
+        p.restart.policy = RestartPolicy::Always;
+        p.restart.limit = 100;
         let mut t = T::new(p);
         t.on(Event::ProgramExited(Exit::code(0)), S);
         t.on(Event::Drained { left: false }, S);
@@ -1326,7 +1325,7 @@ mod tests {
     #[test]
     fn on_failure_does_not_restart_a_clean_exit() {
         let mut p = policy();
-        p.restart = RestartPolicy::OnFailure;
+        p.restart.policy = RestartPolicy::OnFailure;
         let mut t = T::new(p);
         t.on(Event::ProgramExited(Exit::code(0)), S);
         assert_eq!(t.on(Event::Drained { left: false }, S), [Action::Exit(0)]);
@@ -1335,8 +1334,8 @@ mod tests {
     #[test]
     fn sigterm_while_backing_off_exits_at_once_with_the_last_status() {
         let mut p = policy();
-        p.restart = RestartPolicy::Always;
-        p.delay = 600 * S;
+        p.restart.policy = RestartPolicy::Always;
+        p.restart.delay = 600 * S;
         let mut t = T::new(p);
         t.on(Event::ProgramExited(Exit::code(6)), S);
         t.on(Event::Drained { left: false }, S);
@@ -1354,7 +1353,7 @@ mod tests {
     #[test]
     fn sigterm_while_leftovers_of_a_restart_are_cleared_exits_instead() {
         let mut p = policy();
-        p.restart = RestartPolicy::Always;
+        p.restart.policy = RestartPolicy::Always;
         let mut t = T::new(p);
         t.on(Event::ProgramExited(Exit::code(1)), S);
         t.on(Event::Drained { left: true }, S);
@@ -1375,7 +1374,7 @@ mod tests {
     #[test]
     fn unhealthy_restart_stops_like_docker_stop_then_starts_again() {
         let mut p = policy();
-        p.on_unhealthy = OnUnhealthy::Restart;
+        p.restart.on_unhealthy = OnUnhealthy::Restart;
         p.grace = 300 * MS;
         p.rewrite[15] = 3;
         let mut t = T::new(p);
@@ -1407,8 +1406,8 @@ mod tests {
     #[test]
     fn unhealthy_exit_is_never_zero_and_ignore_does_nothing() {
         let mut p = policy();
-        p.on_unhealthy = OnUnhealthy::Exit;
-        p.restart = RestartPolicy::Always;
+        p.restart.on_unhealthy = OnUnhealthy::Exit;
+        p.restart.policy = RestartPolicy::Always;
         let mut t = T::new(p);
         t.on(Event::Unhealthy, S);
         t.on(Event::ProgramExited(Exit::code(0)), 2 * S);
@@ -1425,8 +1424,8 @@ mod tests {
     #[test]
     fn a_sigterm_during_an_unhealthy_stop_turns_it_into_shutdown() {
         let mut p = policy();
-        p.on_unhealthy = OnUnhealthy::Restart;
-        p.restart = RestartPolicy::Always;
+        p.restart.on_unhealthy = OnUnhealthy::Restart;
+        p.restart.policy = RestartPolicy::Always;
         let mut t = T::new(p);
         t.on(Event::Unhealthy, S);
         t.on(sig(15), 2 * S);
@@ -1446,8 +1445,8 @@ mod tests {
     #[test]
     fn a_failed_restart_is_retried_with_backoff() {
         let mut p = policy();
-        p.restart = RestartPolicy::Always;
-        p.limit = 2;
+        p.restart.policy = RestartPolicy::Always;
+        p.restart.limit = 2;
         let mut t = T::new(p);
         t.on(Event::ProgramExited(Exit::code(1)), S);
         t.on(Event::Drained { left: false }, S);
@@ -1647,7 +1646,7 @@ mod tests {
         );
         // With a restart, or with --grace, what is left is cleared as in tini's mode.
         let mut p = dumb(SessionMode::Setsid, true);
-        p.restart = RestartPolicy::Always;
+        p.restart.policy = RestartPolicy::Always;
         let mut t = T::new(p);
         assert_eq!(t.on(Event::ProgramExited(Exit::code(1)), S), []);
         assert_eq!(
