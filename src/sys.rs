@@ -1240,7 +1240,7 @@ pub fn landlock_free_layers(ruleset: &OwnedFd) -> io::Result<u32> {
     // SAFETY: waits for the child just forked, writing its status into a local.
     check(unsafe { libc::waitpid(pid, &mut status, 0) })?;
     match libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)) {
-        Some(n @ 0..=16) => Ok(n as u32),
+        Some(n @ 0..=16) => Ok(n.unsigned_abs()),
         Some(n @ 64..) => Err(io::Error::from_raw_os_error(n - 64)),
         _ => Err(io::Error::other("the counting child failed")),
     }
