@@ -247,6 +247,10 @@ for i in "${!NAMES[@]}"; do ST_CMDS+=("${PRE[i]} /bin/true"); done
 # Dockerfile runs today to start a non-root program (tini, then gosu), which `pidguard --user` replaces.
 ST_NAMES+=("pidguard --allow-root --seccomp unconfined")
 ST_CMDS+=("$PG_RUN --allow-root --seccomp unconfined -- /bin/true")
+# And the read-only root from inside the image (Landlock, README "Read-only root"): the --user row plus
+# opening the --writable path and the devices, building the ruleset and enforcing it on PID 1.
+ST_NAMES+=("pidguard --user 65532 --read-only")
+ST_CMDS+=("$PG_RUN --user 65532 --read-only --writable /tmp -- /bin/true")
 if [[ -n $TINI_STATIC_RUN && -n $GOSU_RUN ]]; then
     ST_NAMES+=("tini-static + gosu 65532")
     ST_CMDS+=("$TINI_STATIC_RUN -- $GOSU_RUN 65532 /bin/true")
@@ -299,6 +303,8 @@ for n in "${ST_NAMES[@]}"; do
         'BEGIN { printf "%-42s %8.3f %8.3f %8.3f %9s %8s %8s %8s  %s\n", n, m*1000, med*1000, sd*1000, ov, mr, medr, orr, v }'
 done
 echo "(ms; overhead = mean - baseline mean; ratios vs tini-static: of means, of medians, of overheads)"
+awk -v u="$(get "pidguard --user 65532" 2)" -v r="$(get "pidguard --user 65532 --read-only" 2)" 'BEGIN {
+    if (u > 0 && r > 0) printf "--read-only (Landlock) costs %+.0f us over pidguard --user 65532 (%.2fx)\n", (r - u) * 1e6, r / u }'
 if ((${#FLOOR_OF[@]})); then
     echo "pidguard against the floor of its own hardening (what any init doing the same must pay):"
     for pair in "${FLOOR_OF[@]}"; do

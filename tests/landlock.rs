@@ -2,13 +2,16 @@
 //! outside `--writable` refused with EACCES for the program and its grandchild, where the file
 //! permissions alone would allow it; the same inside `--writable` allowed; the devices every
 //! program writes; restarts; TCP rules; real programs unchanged; a kernel without Landlock
-//! (simulated by a seccomp profile answering ENOSYS) in strict and best-effort mode; bad input.
+//! (simulated by a seccomp profile answering ENOSYS) in strict and best-effort mode; bad input;
+//! `pidguard audit` as the program; and the same under dockerd with a writable image root.
 //!
 //! Where a write is refused, the test made sure the file permissions would allow it (directories
 //! and files owned by the program's uid under `/etc` and `/`, or uid 0 without capabilities
 //! creating in `/etc` itself), so the refusal is Landlock's and not the permission check's.
 
 mod common;
+#[path = "docker/engine.rs"]
+mod engine;
 
 use common::*;
 use std::os::unix::fs::{PermissionsExt, chown};
@@ -137,6 +140,11 @@ fn read_only_refuses_every_write_outside_writable_for_the_program_and_its_grandc
             expected.push(line(&op, "EACCES"));
             args.push(op);
         }
+        // A hard link of a read-only file into /tmp would make it writable through the new name:
+        // Landlock refuses a link or rename that gains rights (EXDEV, landlock(7) on REFER).
+        let op = format!("link:{etc_s}/f>{tmp_s}/hardlink{tag}");
+        expected.push(line(&op, "EXDEV"));
+        args.push(op);
         for op in ["write:/dev/null", "otrunc:/dev/null", "write:/dev/zero"] {
             expected.push(line(op, "ok"));
             args.push(op.into());
@@ -658,4 +666,143 @@ fn audit_as_the_program_says_it_is_confined_and_where_it_may_write() {
         "{landlock}"
     );
     assert!(audit_line(&out, "fs.rootfs").starts_with("WARN"));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Docker: a read-write image root (no `docker run --read-only`), made read-only from inside.
+
+/// `FROM scratch`: /pidguard, busybox's sh, the fs_ops fixture, the test image's /etc/passwd and
+/// /etc/group, a world-writable /tmp, and /srv owned by the program's uid (so that only Landlock can
+/// refuse a write there).
+fn build_image(suite: &engine::Suite) -> engine::Image {
+    use std::os::unix::fs::symlink;
+    let ctx = engine::TempDir::new(&suite.name("landlock-context"));
+    let rootfs = ctx.path().join("rootfs");
+    for dir in ["bin", "etc", "tmp", "srv"] {
+        std::fs::create_dir_all(rootfs.join(dir)).unwrap();
+    }
+    std::fs::set_permissions(rootfs.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    std::fs::write(rootfs.join("srv/f"), "data\n").unwrap();
+    let etc = engine::tests_dir().join("docker/rootfs/etc");
+    for (from, to) in [
+        (etc.join("passwd"), "etc/passwd"),
+        (etc.join("group"), "etc/group"),
+        (pidguard(), "pidguard"),
+        (PathBuf::from("/bin/busybox"), "bin/busybox"),
+        (PathBuf::from(example("fs_ops")), "bin/fs_ops"),
+    ] {
+        std::fs::copy(&from, rootfs.join(to))
+            .unwrap_or_else(|e| panic!("copy {} into the image: {e}", from.display()));
+    }
+    symlink("busybox", rootfs.join("bin/sh")).unwrap();
+    let dockerfile = ctx.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        "FROM scratch\nCOPY rootfs/ /\nRUN [\"/bin/busybox\", \"chown\", \"-R\", \"65532:65532\", \"/srv\"]\n",
+    )
+    .unwrap();
+    engine::Image::build("landlock-image", &dockerfile, ctx.path(), &[])
+}
+
+fn missing_prerequisite() -> Option<String> {
+    engine::not_static(&[
+        pidguard(),
+        PathBuf::from("/bin/busybox"),
+        PathBuf::from(example("fs_ops")),
+    ])
+}
+
+#[test]
+fn in_docker_with_a_writable_image_root_the_program_writes_only_where_allowed() {
+    let Some(suite) = engine::start(missing_prerequisite) else {
+        return;
+    };
+    let image = build_image(suite);
+    let entry = [
+        "/pidguard",
+        "--user",
+        "65532",
+        "--read-only",
+        "--writable",
+        "/tmp",
+        "--",
+    ];
+    let ops = [
+        "create:/srv/new",
+        "write:/srv/f",
+        "otrunc:/srv/f",
+        "mkdir:/srv/d",
+        "rename:/tmp/a>/srv/a",
+        "create:/tmp/a",
+        "write:/dev/null",
+        "child",
+        "create:/srv/g",
+        "create:/tmp/g",
+    ];
+    let mut args: Vec<&str> = entry.to_vec();
+    args.push("/bin/fs_ops");
+    args.extend(ops);
+    let (_c, out) = engine::Container::run(&image, &[], &args);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        "create /srv/new EACCES\nwrite /srv/f EACCES\notrunc /srv/f EACCES\nmkdir /srv/d EACCES\n\
+         rename /tmp/a>/srv/a ENOENT\ncreate /tmp/a ok\nwrite /dev/null ok\ncreate /srv/g EACCES\n\
+         create /tmp/g ok\n",
+        "{}",
+        out.stderr
+    );
+    // Without --read-only the image's root is writable where its permissions allow.
+    let (_c, out) = engine::Container::run(
+        &image,
+        &[],
+        &[
+            "/pidguard",
+            "--user",
+            "65532",
+            "--",
+            "/bin/fs_ops",
+            "create:/srv/new",
+        ],
+    );
+    assert_eq!(out.stdout, "create /srv/new ok\n", "{out:?}");
+
+    // The audit as the program: confined, root read-only although Docker mounted it read-write.
+    let mut args: Vec<&str> = entry.to_vec();
+    args.extend(["/pidguard", "audit"]);
+    let (_c, out) = engine::Container::run(&image, &[], &args);
+    let line = |id: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_else(|| panic!("no {id} in {out:?}"))
+            .to_string()
+    };
+    let rootfs = line("fs.rootfs");
+    assert!(
+        rootfs.starts_with("PASS") && rootfs.contains("read-write (overlay) mount, but Landlock"),
+        "{rootfs}"
+    );
+    let landlock = line("fs.landlock");
+    assert!(
+        landlock.starts_with("PASS") && landlock.ends_with("writable here: /dev/shm, /tmp"),
+        "{landlock}"
+    );
+
+    // docker exec is no descendant of PID 1, so it is outside the program's domain: its audit
+    // says that it is not confined, and how to see the program's.
+    let mut args: Vec<&str> = entry.to_vec();
+    args.extend(["/bin/busybox", "sleep", "600"]);
+    let c = engine::Container::start(&image, &[], &args);
+    let out = c.exec(&["/pidguard", "audit"]);
+    let landlock = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("fs.landlock"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        landlock.starts_with("WARN") && landlock.contains("run the audit as the program"),
+        "{out:?}"
+    );
 }
