@@ -30,6 +30,13 @@
 //!    (it writes nothing after start-up: its sockets are bound, its log is stderr), and every child
 //!    inherits it, restarts and checks included; the per-child scope domain above nests inside.
 //!
+//! The `--writable` paths are opened (O_PATH) in PID 1's preparation, before anything is dropped,
+//! and a path whose descriptor the kernel names differently (a symlink anywhere on the way) is
+//! refused: a rule holds the inode opened then, and a link the program could replace before the
+//! next start must not decide what is writable. An always-writable device that is missing, a
+//! symlink or not what is listed is skipped. `--allow-connect` applies to PID 1 too, so an
+//! `http://`/`tcp://` app check on a port it does not list is refused at start (`cli::finish`).
+//!
 //! Strict by default: when a requested rule needs a newer ABI than the kernel has, pidguard exits
 //! 125 naming the ABI, because a user who asked for a read-only root and silently got a writable
 //! one is worse off than one whose container did not start. `--landlock best-effort` runs anyway
