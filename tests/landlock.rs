@@ -23,8 +23,33 @@ const UID: u32 = 65532;
 /// removed when dropped, whatever a failed test left in it.
 struct Place(PathBuf);
 
+/// Removes what a killed run of this file left in `/` and `/etc` (names end in the pid of the
+/// test process, which no longer exists).
+fn sweep_leftovers() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for dir in ["/", "/etc"] {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix("pidguard-landlock-") else {
+                    continue;
+                };
+                let pid = rest.trim_end_matches(".d").rsplit('-').next().unwrap_or("");
+                if pid.parse::<u32>().is_ok() && !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    });
+}
+
 impl Place {
     fn new(path: PathBuf) -> Place {
+        sweep_leftovers();
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path).unwrap();
         for tag in ["p", "g"] {
@@ -420,6 +445,10 @@ fn real_programs_work_under_a_read_only_root() {
     }
 
     // git on a writable work tree; HOME (/ for this uid) stays read-only.
+    assert!(
+        Path::new("/usr/bin/git").exists(),
+        "/usr/bin/git is missing: apt-get install git"
+    );
     let git = format!(
         "cd {t} && git init -q repo && cd repo && echo hi > a && git add a && \
          git -c user.name=t -c user.email=t@t commit -qm one && git log --format=%s && \
