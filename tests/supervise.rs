@@ -298,12 +298,17 @@ fn a_crash_and_its_restart_show_at_the_default_level() {
         "killed by SIGSEGV",
         "core dumps are off",
         " after ",
-        "restarting in 10ms",
+        "(exit status 139); restarting in 10ms",
         "restart 1 of at most 1 within 1m",
     ] {
         assert!(warns[0].contains(part), "{part}: {}", warns[0]);
     }
-    assert!(out.stderr.contains("error: giving up"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: giving up: the program was restarted 1 time within"),
+        "{}",
+        out.stderr
+    );
 
     // The same as JSON: the facts are fields a log shipper can filter on.
     let mut all = vec!["--log-format", "json"];

@@ -317,7 +317,7 @@ impl Snapshot<'_> {
         }
         let _ = write!(
             o,
-            "\npidguard: pid {}, up {}, {} processes reaped, signals forwarded:",
+            "\npidguard: pid {}, up {}, processes reaped: {}, signals forwarded:",
             self.pid1,
             Elapsed(self.pid1_up),
             self.zombies_reaped
@@ -521,7 +521,7 @@ mod tests {
              no_new_privs on, seccomp default, landlock on\n\
              health:   unhealthy, not ready; check exec:/bin/sh,-c,echo \"disk\" full; exit 1 \
              (passed 2, failed 3); last output: disk \"full\" [2J x\n\
-             pidguard: pid 1, up 1m3s, 4 processes reaped, signals forwarded: SIGTERM 1\n"
+             pidguard: pid 1, up 1m3s, processes reaped: 4, signals forwarded: SIGTERM 1\n"
         );
         assert_eq!(t.lines().count(), 6);
     }

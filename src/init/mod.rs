@@ -913,7 +913,8 @@ impl Supervisor<'_> {
                 code,
             } => error!(
                 restarts = restarts, code = code;
-                "giving up: the program was restarted {restarts} times within {} (--restart-limit); exiting with {code}",
+                "giving up: the program was restarted {restarts} {} within {} (--restart-limit); exiting with {code}",
+                if restarts == 1 { "time" } else { "times" },
                 Dur(window)
             ),
             Note::UnhealthyExit => {
@@ -1022,7 +1023,14 @@ impl Supervisor<'_> {
                 let _ = write!(how, "exited with {}", exit.code);
             }
         }
+        // The code the container will end with if nothing follows: what `docker ps` shows.
+        let mut ran_for = crate::log::Buf::<48>::new();
+        let _ = write!(ran_for, "{}", Elapsed(ran));
+        if exit.signal.is_some() {
+            let _ = write!(ran_for, " (exit status {})", exit.code);
+        }
         let how = how.as_str();
+        let ran_for = ran_for.as_str();
         let signal = exit.signal.map(|s| sig_name(&self.names, s));
         let level = if restart.is_some() || exit.signal.is_some() && !expected {
             crate::log::Level::Warn
@@ -1035,8 +1043,7 @@ impl Supervisor<'_> {
                 level,
                 pid = pid, code = exit.code, signal = signal, ran_ms = ran_ms,
                 restarts = r.count, delay_ms = crate::duration::millis(r.delay);
-                "program (pid {pid}) {how} after {}; restarting in {} ({}; restart {} of at most {} within {})",
-                Elapsed(ran),
+                "program (pid {pid}) {how} after {ran_for}; restarting in {} ({}; restart {} of at most {} within {})",
                 Dur(r.delay),
                 r.reason,
                 r.count,
@@ -1046,8 +1053,7 @@ impl Supervisor<'_> {
             None => crate::__log!(
                 level,
                 pid = pid, code = exit.code, signal = signal, ran_ms = ran_ms;
-                "program (pid {pid}) {how} after {}",
-                Elapsed(ran)
+                "program (pid {pid}) {how} after {ran_for}"
             ),
         }
     }
