@@ -170,6 +170,15 @@ fn read_only_refuses_every_write_outside_writable_for_the_program_and_its_grandc
         let op = format!("link:{etc_s}/f>{tmp_s}/hardlink{tag}");
         expected.push(line(&op, "EXDEV"));
         args.push(op);
+        // A symlink in /tmp to a read-only file is made, but writing through it is refused: the
+        // rules apply to the file the path resolves to.
+        for (op, verdict) in [
+            (format!("symlinkto:{etc_s}/f>{tmp_s}/evil{tag}"), "ok"),
+            (format!("write:{tmp_s}/evil{tag}"), "EACCES"),
+        ] {
+            expected.push(line(&op, verdict));
+            args.push(op);
+        }
         for op in ["write:/dev/null", "otrunc:/dev/null", "write:/dev/zero"] {
             expected.push(line(op, "ok"));
             args.push(op.into());
@@ -317,6 +326,8 @@ fn a_restarted_program_keeps_the_rules() {
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
+/// PID 1 starts an `exec:` check with only the per-child scope domain: the check's write rules are
+/// PID 1's own, which also shows that PID 1 itself is confined.
 #[test]
 fn an_app_check_runs_under_the_same_rules() {
     let tmp = scratch("landlock-check");
