@@ -254,6 +254,52 @@ impl Postgres {
     }
 }
 
+/// The README's recommended readiness check for postgres, `exec:` with `pg_isready`, run by PID 1
+/// under the default filter: the moment `pidguard status` calls the program ready, a query works
+/// (a `tcp://` check would call it ready while postgres still answers "the database system is
+/// starting up"). Polled without a clock: readiness first, then one query that must succeed.
+#[test]
+fn postgres_is_ready_when_pg_isready_says_so() {
+    let pg_dir = Postgres::init("servers-pg-ready");
+    let postgres = format!("{PG_BIN}/postgres");
+    let isready = need(&format!("{PG_BIN}/pg_isready"), "postgresql");
+    let dir = pg_dir.dir.display().to_string();
+    let check = format!("exec:{isready},-h,{dir},-U,postgres");
+    let sockets = format!("unix_socket_directories={dir}");
+    let pg = Pid1::start_env(
+        &[
+            "--user",
+            "postgres",
+            "--health-check",
+            &check,
+            "--health-interval",
+            "100ms",
+            "--",
+            &postgres,
+            "-D",
+            &pg_dir.data,
+            "-c",
+            "listen_addresses=",
+            "-c",
+            &sockets,
+        ],
+        &[("PIDGUARD_USER", "")],
+    );
+    wait_until("pg_isready to make the program ready", || {
+        status(&pg).contains("\nhealth:   healthy, ready; check exec:")
+    });
+    assert_eq!(
+        pg_dir.psql("select 1").as_deref().map(str::trim),
+        Some("1"),
+        "ready, but no query: {}",
+        status(&pg)
+    );
+    // SIGINT, postgres' fast shutdown (what `--rewrite TERM:INT` sends), forwarded by PID 1.
+    pg.signal(2);
+    let out = pg.wait();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+}
+
 #[test]
 fn postgres_serves_a_query_stops_cleanly_and_restarts_after_kill_9() {
     let pg_dir = Postgres::init("servers-pg");
