@@ -13,7 +13,7 @@ need=()
 # read both architectures' syscall numbers from their kernel headers); qemu-user-static runs it.
 for pkg in busybox-static docker.io runc prometheus util-linux libcap2-bin python3 python3-venv bash dumb-init \
            docker-compose curl ca-certificates gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-           qemu-user-static postgresql-15 redis-server nginx-light nodejs; do
+           qemu-user-static postgresql-15 redis-server nginx-light nodejs git; do
   installed "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
