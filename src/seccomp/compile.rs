@@ -458,20 +458,20 @@ fn plan(p: &Profile, target: &Target, extra_allow: &[&str]) -> Result<Plan, Erro
 /// The kernel's limit on a classic BPF program (`BPF_MAXINSNS`).
 pub const MAX_INSTRUCTIONS: usize = 4096;
 
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_ALU_AND_K: u16 = 0x54;
-const BPF_JA: u16 = 0x05;
-const BPF_JEQ_K: u16 = 0x15;
+pub(super) const BPF_LD_W_ABS: u16 = 0x20;
+pub(super) const BPF_ALU_AND_K: u16 = 0x54;
+pub(super) const BPF_JA: u16 = 0x05;
+pub(super) const BPF_JEQ_K: u16 = 0x15;
 const BPF_JGT_K: u16 = 0x25;
-const BPF_JGE_K: u16 = 0x35;
+pub(super) const BPF_JGE_K: u16 = 0x35;
 const BPF_JSET_K: u16 = 0x45;
-const BPF_RET_K: u16 = 0x06;
+pub(super) const BPF_RET_K: u16 = 0x06;
 
 /// `struct seccomp_data` offsets. Both architectures are little-endian, so the low half of
 /// argument i comes first.
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
-fn off_arg_low(index: u8) -> u32 {
+pub(super) const OFF_NR: u32 = 0;
+pub(super) const OFF_ARCH: u32 = 4;
+pub(super) fn off_arg_low(index: u8) -> u32 {
     16 + 8 * u32::from(index)
 }
 
@@ -486,30 +486,31 @@ pub(crate) fn halves(v: u64) -> (u32, u32) {
 }
 
 /// x86's `__X32_SYSCALL_BIT`.
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+pub(super) const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// A position in the program, counted from its end (1 = last instruction).
-type Label = usize;
+pub(super) type Label = usize;
 
 /// A backwards assembler: instructions are pushed last-first, so every jump target is known.
+/// The guard (guard.rs) builds its program with it too.
 #[derive(Default)]
-struct Asm {
+pub(super) struct Asm {
     rev: Vec<sock_filter>,
     /// (return value, label), few: a linear search is all they need.
     shared_rets: Vec<(u32, Label)>,
 }
 
 impl Asm {
-    fn push(&mut self, code: u16, k: u32, jt: u8, jf: u8) -> Label {
+    pub(super) fn push(&mut self, code: u16, k: u32, jt: u8, jf: u8) -> Label {
         self.rev.push(sock_filter { code, jt, jf, k });
         self.rev.len()
     }
 
-    fn stmt(&mut self, code: u16, k: u32) -> Label {
+    pub(super) fn stmt(&mut self, code: u16, k: u32) -> Label {
         self.push(code, k, 0, 0)
     }
 
-    fn ret(&mut self, k: u32) -> Label {
+    pub(super) fn ret(&mut self, k: u32) -> Label {
         self.stmt(BPF_RET_K, k)
     }
 
@@ -524,20 +525,20 @@ impl Asm {
     }
 
     /// Makes `target` the next instruction in program order, jumping there if it is not.
-    fn goto(&mut self, target: Label) {
+    pub(super) fn goto(&mut self, target: Label) {
         if target != self.rev.len() {
             self.ja(target);
         }
     }
 
-    fn ja(&mut self, target: Label) -> Label {
+    pub(super) fn ja(&mut self, target: Label) -> Label {
         let distance = self.rev.len() - target; // instructions skipped
         // Never saturates: `generate` refuses a program over MAX_INSTRUCTIONS.
         self.stmt(BPF_JA, u32::try_from(distance).unwrap_or(u32::MAX))
     }
 
     /// `if A <op> k goto t else goto f`, with a `ja` in between when a target is too far.
-    fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
+    pub(super) fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
         loop {
             let here = self.rev.len() + 1;
             match (u8::try_from(here - t - 1), u8::try_from(here - f - 1)) {
@@ -717,7 +718,7 @@ impl Asm {
         self.jump(BPF_JGE_K, intervals[mid].0, right, left)
     }
 
-    fn finish(mut self) -> BpfProgram {
+    pub(super) fn finish(mut self) -> BpfProgram {
         self.rev.reverse();
         self.rev
     }

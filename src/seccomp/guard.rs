@@ -45,7 +45,10 @@
 //! also knows the i386/arm32 numbers of the same calls. x32 numbers (bit 30) are guarded as their
 //! 64-bit twins (x32's own numbers for `ioctl`, `ptrace`, `rt_sigqueueinfo`, ... are in the table).
 
-use super::compile::Arch;
+use super::compile::{
+    Arch, Asm, BPF_ALU_AND_K, BPF_JEQ_K, BPF_JGE_K, BPF_LD_W_ABS, BPF_RET_K, Label, OFF_ARCH,
+    OFF_NR, X32_SYSCALL_BIT, off_arg_low,
+};
 
 /// What the guard protects: PID 1 as the program sees it (the same PID namespace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +152,6 @@ const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
 const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 fn x86_64_numbers(name: &str) -> Vec<u32> {
     // x32's own numbers for calls whose 64-bit entry takes a different struct (syscall_64.tbl).
@@ -173,58 +175,45 @@ fn aarch64_numbers(name: &str) -> Vec<u32> {
     Arch::Aarch64.syscall_number(name).into_iter().collect()
 }
 
-/// i386 (arch/x86/entry/syscalls/syscall_32.tbl).
-fn i386_numbers(name: &str) -> Vec<u32> {
-    let nr = match name {
-        "ptrace" => 26,
-        "kill" => 37,
-        "ioctl" => 54,
-        "fcntl" => 55,
-        "setpriority" => 97,
-        "sched_setparam" => 154,
-        "sched_setscheduler" => 156,
-        "rt_sigqueueinfo" => 178,
-        "fcntl64" => 221,
-        "tkill" => 238,
-        "sched_setaffinity" => 241,
-        "tgkill" => 270,
-        "ioprio_set" => 289,
-        "rt_tgsigqueueinfo" => 335,
-        "prlimit64" => 340,
-        "process_vm_readv" => 347,
-        "process_vm_writev" => 348,
-        "sched_setattr" => 351,
-        "pidfd_open" => 434,
-        _ => return Vec::new(),
-    };
-    vec![nr]
+/// The 32-bit ABIs' numbers of the guarded calls: (name, i386 (arch/x86/entry/syscalls/syscall_32.tbl),
+/// arm32 EABI (arch/arm/tools/syscall.tbl), the compat ABI of arm64 kernels).
+const COMPAT_NUMBERS: [(&str, u32, u32); 19] = [
+    ("ptrace", 26, 26),
+    ("kill", 37, 37),
+    ("ioctl", 54, 54),
+    ("fcntl", 55, 55),
+    ("setpriority", 97, 97),
+    ("sched_setparam", 154, 154),
+    ("sched_setscheduler", 156, 156),
+    ("rt_sigqueueinfo", 178, 178),
+    ("fcntl64", 221, 221),
+    ("tkill", 238, 238),
+    ("sched_setaffinity", 241, 241),
+    ("tgkill", 270, 268),
+    ("ioprio_set", 289, 314),
+    ("rt_tgsigqueueinfo", 335, 363),
+    ("prlimit64", 340, 369),
+    ("process_vm_readv", 347, 376),
+    ("process_vm_writev", 348, 377),
+    ("sched_setattr", 351, 380),
+    ("pidfd_open", 434, 434),
+];
+
+/// `name`'s number in one column of [`COMPAT_NUMBERS`] (none for a call not listed).
+fn compat_numbers(name: &str, column: fn(&(&str, u32, u32)) -> u32) -> Vec<u32> {
+    COMPAT_NUMBERS
+        .iter()
+        .filter(|(n, ..)| *n == name)
+        .map(column)
+        .collect()
 }
 
-/// arm32 EABI (arch/arm/tools/syscall.tbl), the compat ABI of arm64 kernels.
+fn i386_numbers(name: &str) -> Vec<u32> {
+    compat_numbers(name, |&(_, i386, _)| i386)
+}
+
 fn arm_numbers(name: &str) -> Vec<u32> {
-    let nr = match name {
-        "ptrace" => 26,
-        "kill" => 37,
-        "ioctl" => 54,
-        "fcntl" => 55,
-        "setpriority" => 97,
-        "sched_setparam" => 154,
-        "sched_setscheduler" => 156,
-        "rt_sigqueueinfo" => 178,
-        "fcntl64" => 221,
-        "tkill" => 238,
-        "sched_setaffinity" => 241,
-        "tgkill" => 268,
-        "ioprio_set" => 314,
-        "rt_tgsigqueueinfo" => 363,
-        "prlimit64" => 369,
-        "process_vm_readv" => 376,
-        "process_vm_writev" => 377,
-        "sched_setattr" => 380,
-        "pidfd_open" => 434,
-        _ => return Vec::new(),
-    };
-    vec![nr]
+    compat_numbers(name, |&(_, _, arm)| arm)
 }
 
 fn abis(arch: Arch) -> [Abi; 2] {
@@ -256,87 +245,36 @@ fn abis(arch: Arch) -> [Abi; 2] {
     }
 }
 
-const LD_W_ABS: u16 = 0x20;
-const ALU_AND_K: u16 = 0x54;
-const JA: u16 = 0x05;
-const JEQ_K: u16 = 0x15;
-const JGE_K: u16 = 0x35;
-const RET_K: u16 = 0x06;
-const OFF_NR: u32 = 0;
-const OFF_ARCH: u32 = 4;
 const RET_ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
 const RET_EPERM: u32 = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
 
-/// The low half of argument i in `struct seccomp_data` (both architectures are little-endian).
-fn off_arg_low(index: u8) -> u32 {
-    16 + 8 * u32::from(index)
+/// Refuses when any alternative matches entirely, allows otherwise.
+fn refusal(asm: &mut Asm, alts: &[Alternative], deny: Label, allow: Label) -> Label {
+    let mut next = allow;
+    for alt in alts.iter().rev() {
+        let mut hit = deny;
+        for &(arg, value) in alt.iter().rev() {
+            asm.jump(BPF_JEQ_K, value, hit, next);
+            hit = asm.stmt(BPF_LD_W_ABS, off_arg_low(arg));
+        }
+        next = hit;
+    }
+    next
 }
 
-/// A position counted from the end of the program (1 = last instruction).
-type Label = usize;
-
-/// Builds the program backwards (classic BPF only jumps forward, so every target exists first).
-#[derive(Default)]
-struct Asm {
-    rev: Vec<libc::sock_filter>,
-}
-
-impl Asm {
-    fn push(&mut self, code: u16, k: u32, jt: u8, jf: u8) -> Label {
-        self.rev.push(libc::sock_filter { code, jt, jf, k });
-        self.rev.len()
-    }
-
-    fn ja(&mut self, target: Label) -> Label {
-        let distance = self.rev.len() - target;
-        self.push(JA, u32::try_from(distance).unwrap_or(u32::MAX), 0, 0)
-    }
-
-    /// `if A <op> k goto t else goto f`, through a `ja` when a target is over 255 away.
-    fn jump(&mut self, code: u16, k: u32, mut t: Label, mut f: Label) -> Label {
-        loop {
-            let here = self.rev.len() + 1;
-            match (u8::try_from(here - t - 1), u8::try_from(here - f - 1)) {
-                (Err(_), _) => t = self.ja(t),
-                (_, Err(_)) => f = self.ja(f),
-                (Ok(dt), Ok(df)) => return self.push(code, k, dt, df),
-            }
+/// Binary search of the syscall number (in A) over sorted `entries`.
+fn search(asm: &mut Asm, entries: &[(u32, Label)], miss: Label) -> Label {
+    if entries.len() <= 2 {
+        let mut next = miss;
+        for &(nr, target) in entries.iter().rev() {
+            next = asm.jump(BPF_JEQ_K, nr, target, next);
         }
+        return next;
     }
-
-    /// Refuses when any alternative matches entirely, allows otherwise.
-    fn block(&mut self, alts: &[Alternative], deny: Label, allow: Label) -> Label {
-        let mut next = allow;
-        for alt in alts.iter().rev() {
-            let mut hit = deny;
-            for &(arg, value) in alt.iter().rev() {
-                self.jump(JEQ_K, value, hit, next);
-                hit = self.push(LD_W_ABS, off_arg_low(arg), 0, 0);
-            }
-            next = hit;
-        }
-        next
-    }
-
-    /// Binary search of the syscall number (in A) over sorted `entries`.
-    fn tree(&mut self, entries: &[(u32, Label)], miss: Label) -> Label {
-        if entries.len() <= 2 {
-            let mut next = miss;
-            for &(nr, target) in entries.iter().rev() {
-                next = self.jump(JEQ_K, nr, target, next);
-            }
-            return next;
-        }
-        let mid = entries.len() / 2;
-        let high = self.tree(&entries[mid..], miss);
-        let low = self.tree(&entries[..mid], miss);
-        self.jump(JGE_K, entries[mid].0, high, low)
-    }
-
-    fn finish(mut self) -> Vec<libc::sock_filter> {
-        self.rev.reverse();
-        self.rev
-    }
+    let mid = entries.len() / 2;
+    let high = search(asm, &entries[mid..], miss);
+    let low = search(asm, &entries[..mid], miss);
+    asm.jump(BPF_JGE_K, entries[mid].0, high, low)
 }
 
 /// The guard for `arch`, protecting `p`, as a filter of its own. `compat`: also guard the other ABI
@@ -344,11 +282,11 @@ impl Asm {
 pub fn filter(arch: Arch, p: &Protected, compat: bool) -> Vec<libc::sock_filter> {
     let rules = rules(p);
     let mut asm = Asm::default();
-    let allow = asm.push(RET_K, RET_ALLOW, 0, 0);
-    let deny = asm.push(RET_K, RET_EPERM, 0, 0);
+    let allow = asm.ret(RET_ALLOW);
+    let deny = asm.ret(RET_EPERM);
     let blocks: Vec<(&str, Label)> = rules
         .iter()
-        .map(|(name, alts)| (*name, asm.block(alts, deny, allow)))
+        .map(|(name, alts)| (*name, refusal(&mut asm, alts, deny, allow)))
         .collect();
     let mut entries = Vec::new();
     for abi in abis(arch).into_iter().take(if compat { 2 } else { 1 }) {
@@ -358,22 +296,20 @@ pub fn filter(arch: Arch, p: &Protected, compat: bool) -> Vec<libc::sock_filter>
             .collect();
         table.sort_unstable();
         table.dedup_by_key(|e| e.0);
-        let search = asm.tree(&table, allow);
-        if search != asm.rev.len() {
-            asm.ja(search);
-        }
+        let entry = search(&mut asm, &table, allow);
+        asm.goto(entry);
         if abi.mask != u32::MAX {
-            asm.push(ALU_AND_K, abi.mask, 0, 0);
+            asm.stmt(BPF_ALU_AND_K, abi.mask);
         }
-        entries.push((abi.audit, asm.push(LD_W_ABS, OFF_NR, 0, 0)));
+        entries.push((abi.audit, asm.stmt(BPF_LD_W_ABS, OFF_NR)));
     }
     // The native ABI first: it is the one that runs.
     let mut next = allow;
     for &(audit, entry) in entries.iter().rev() {
-        next = asm.jump(JEQ_K, audit, entry, next);
+        next = asm.jump(BPF_JEQ_K, audit, entry, next);
     }
-    asm.push(LD_W_ABS, OFF_ARCH, 0, 0);
-    asm.finish()
+    asm.stmt(BPF_LD_W_ABS, OFF_ARCH);
+    super::to_libc(&asm.finish())
 }
 
 /// One filter that runs the guard first and then `main` (for every call the guard does not refuse):
@@ -384,13 +320,17 @@ pub fn filter(arch: Arch, p: &Protected, compat: bool) -> Vec<libc::sock_filter>
 /// the stack on every syscall.
 pub fn prepend(guard: &[libc::sock_filter], main: &[libc::sock_filter]) -> Vec<libc::sock_filter> {
     let (last, body) = guard.split_last().expect("the guard is never empty");
-    debug_assert!(last.code == RET_K && last.k == RET_ALLOW);
-    debug_assert!(body.iter().all(|i| !(i.code == RET_K && i.k == RET_ALLOW)));
+    debug_assert!(last.code == BPF_RET_K && last.k == RET_ALLOW);
+    debug_assert!(
+        body.iter()
+            .all(|i| !(i.code == BPF_RET_K && i.k == RET_ALLOW))
+    );
     body.iter().chain(main).copied().collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::compile::BPF_JA;
     use super::super::compile::eval::{Data, run};
     use super::*;
 
@@ -553,17 +493,17 @@ mod tests {
             let i = prog[pc];
             steps += 1;
             pc = match i.code {
-                LD_W_ABS => {
+                BPF_LD_W_ABS => {
                     a = if i.k == OFF_ARCH { X } else { 0 };
                     pc + 1
                 }
-                ALU_AND_K => {
+                BPF_ALU_AND_K => {
                     a &= i.k;
                     pc + 1
                 }
-                JA => pc + 1 + i.k as usize,
-                JEQ_K => pc + 1 + usize::from(if a == i.k { i.jt } else { i.jf }),
-                JGE_K => pc + 1 + usize::from(if a >= i.k { i.jt } else { i.jf }),
+                BPF_JA => pc + 1 + i.k as usize,
+                BPF_JEQ_K => pc + 1 + usize::from(if a == i.k { i.jt } else { i.jf }),
+                BPF_JGE_K => pc + 1 + usize::from(if a >= i.k { i.jt } else { i.jf }),
                 _ => break,
             };
         }
