@@ -403,6 +403,70 @@ fn docker_health_goes_starting_healthy_unhealthy_healthy_with_the_app() {
     );
 }
 
+/// Issue 13's reproduction, in dockerd: container B joins A's network namespace (`--network
+/// container:A`, as a pod's containers share one) with the default status socket names. B's check
+/// fails, A's passes: `docker exec B /pidguard probe` must say B is unhealthy (it once reported A's
+/// "healthy"), A's says healthy, and each `pidguard status` names its own program.
+#[test]
+fn two_containers_sharing_a_network_namespace_each_probe_their_own_pid1() {
+    let Some(base) = base_image() else { return };
+    let app = |check: &'static str| {
+        vec![
+            "--user",
+            USER,
+            "--health-check",
+            check,
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+            "--",
+            "/bin/sleep",
+            "1000",
+        ]
+    };
+    let a = Container::start(&base, &[], &app("exec:/bin/busybox,true"));
+    let b = Container::named();
+    let net = format!("container:{}", a.name);
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        &b.name,
+        "--network",
+        &net,
+        base.tag(),
+    ];
+    let b_app = app("exec:/bin/busybox,false");
+    args.extend(b_app.iter().copied());
+    let out = engine::docker(&args);
+    assert_eq!(out.code, Some(0), "docker run B: {}", out.stderr);
+    let probe = |c: &Container| c.exec(&["/pidguard", "probe"]);
+    eventually(
+        "A healthy and B unhealthy, each by its own probe",
+        || (probe(&a).code, probe(&b).code),
+        |codes| *codes == (Some(0), Some(1)),
+    );
+    // Stays so: B's probe never borrows A's health.
+    for _ in 0..5 {
+        assert_eq!(probe(&b).code, Some(1), "{:?}", probe(&b));
+        assert_eq!(probe(&a).code, Some(0), "{:?}", probe(&a));
+    }
+    let status_b = b.exec(&["/pidguard", "status"]);
+    assert_eq!(status_b.code, Some(0), "{}", status_b.stderr);
+    assert!(
+        status_b.stdout.contains("check exec:/bin/busybox,false"),
+        "{}",
+        status_b.stdout
+    );
+    let status_a = a.exec(&["/pidguard", "status"]);
+    assert!(
+        status_a.stdout.contains("check exec:/bin/busybox,true"),
+        "{}",
+        status_a.stdout
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Scenarios: supervision.
 
