@@ -522,8 +522,8 @@ pub static WRITABLE: Flag = Flag {
     group: Group::Hardening,
     brief: "",
     help: "With --read-only: allow every write beneath this directory (or to this file), e.g. /tmp, \
-           a cache or a volume. An absolute path that exists when pidguard starts and is no symlink. \
-           Repeatable.",
+           a cache or a volume. An absolute path that exists when pidguard starts, with no symlink \
+           on the way. Repeatable.",
     default: Initial::Text("none"),
     aliases: &[],
 };

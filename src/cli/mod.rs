@@ -158,7 +158,7 @@ impl Group {
     pub fn title(self) -> &'static str {
         match self {
             Group::User => "User: who the program (and PID 1) runs as",
-            Group::Hardening => "Hardening: limits and the syscall filter",
+            Group::Hardening => "Hardening: limits, the syscall filter, Landlock",
             Group::Signals => "Signals: forwarding, stopping, exit status",
             Group::Restarts => "Restarts: supervision of the program",
             Group::Health => "Health: app checks and the health endpoints",
