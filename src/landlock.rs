@@ -428,7 +428,13 @@ pub fn prepare(req: &Request, no_new_privs: bool) -> Result<Prepared, SetupError
             crate::debug!("Landlock unavailable: {e}");
             // ENOSYS: not built in (before 5.13), or a seccomp profile refuses it; EOPNOTSUPP:
             // built in but not in the boot's lsm= list.
-            (None, format!(" (landlock_create_ruleset: {e})"))
+            (
+                None,
+                format!(
+                    " (landlock_create_ruleset: {e}: the kernel lacks it or has it off in lsm=, \
+                     or a seccomp profile or an emulator such as qemu-user refuses it)"
+                ),
+            )
         }
     };
     let plan = plan(req, abi).map_err(|m| setup(format!("{m}{why}")))?;
