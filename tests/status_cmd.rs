@@ -333,6 +333,49 @@ fn status_shows_a_failing_checks_output() {
     );
 }
 
+/// With `--read-only` in force, the identity says what stays writable; without it, nothing.
+#[test]
+fn status_tells_a_read_only_root_and_what_is_writable() {
+    let pg = start(&[
+        "--user",
+        USER,
+        "--read-only",
+        "--writable",
+        "/tmp",
+        "--",
+        "/usr/bin/busybox",
+        "sleep",
+        "300",
+    ]);
+    let json = json_until(
+        pg.pid(),
+        "the program to run",
+        &["program.state"],
+        &["\"running\""],
+    );
+    assert_eq!(
+        fields(&json, &["identity.read_only", "identity.writable"]),
+        ["true", "[\"/tmp\"]"]
+    );
+    let text = status(pg.pid(), &[]).stdout;
+    assert!(
+        text.contains(", landlock on, read-only root (writable: /tmp)\n"),
+        "{text}"
+    );
+    let plain = start(&["--user", USER, "--", "/usr/bin/busybox", "sleep", "300"]);
+    let json = json_until(
+        plain.pid(),
+        "the program to run",
+        &["program.state"],
+        &["\"running\""],
+    );
+    assert_eq!(
+        fields(&json, &["identity.read_only", "identity.writable"]),
+        ["false", "[]"]
+    );
+    assert!(!status(plain.pid(), &[]).stdout.contains("read-only"));
+}
+
 #[test]
 fn a_long_command_line_is_cut_and_control_characters_do_not_forge_lines() {
     let long = "x".repeat(1000);

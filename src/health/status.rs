@@ -79,6 +79,9 @@ pub struct Fixed {
     pub seccomp: String,
     /// The program is kept off PID 1's signals and abstract sockets by Landlock.
     pub landlock: bool,
+    /// `--read-only` in force: the `--writable` paths, comma-separated (empty: none). None without
+    /// it, or when best-effort mode could not enforce it.
+    pub read_only: Option<String>,
 }
 
 /// The program's last end.
@@ -234,7 +237,21 @@ impl Snapshot<'_> {
         }
         let _ = write!(o, "],\"no_new_privs\":{},\"seccomp\":", f.no_new_privs);
         let _ = write_escaped(&mut o, &f.seccomp);
-        let _ = write!(o, ",\"landlock\":{}}},\"health\":{{\"check\":", f.landlock);
+        let _ = write!(o, ",\"landlock\":{},\"read_only\":", f.landlock);
+        match &f.read_only {
+            None => o.push_str("false,\"writable\":[]"),
+            Some(paths) => {
+                o.push_str("true,\"writable\":[");
+                for (i, path) in paths.split(", ").filter(|p| !p.is_empty()).enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    let _ = write_escaped(&mut o, path);
+                }
+                o.push(']');
+            }
+        }
+        o.push_str("},\"health\":{\"check\":");
         str_or_null(&mut o, &f.check);
         o.push_str(",\"state\":");
         let _ = write_escaped(&mut o, self.health);
@@ -288,7 +305,7 @@ impl Snapshot<'_> {
         }
         let _ = write!(
             o,
-            "\nidentity: uid {} gid {}, capabilities {}, no_new_privs {}, seccomp {}, landlock {}\n",
+            "\nidentity: uid {} gid {}, capabilities {}, no_new_privs {}, seccomp {}, landlock {}",
             f.uid,
             f.gid,
             if f.caps.is_empty() { "none" } else { &f.caps },
@@ -296,6 +313,14 @@ impl Snapshot<'_> {
             f.seccomp,
             on_off(f.landlock)
         );
+        if let Some(paths) = &f.read_only {
+            let _ = write!(
+                o,
+                ", read-only root (writable: {})",
+                if paths.is_empty() { "nothing" } else { paths }
+            );
+        }
+        o.push('\n');
         let _ = write!(
             o,
             "health:   {}, {}",
@@ -420,6 +445,7 @@ mod tests {
             no_new_privs: true,
             seccomp: "default".into(),
             landlock: true,
+            read_only: None,
         }
     }
 
@@ -470,7 +496,8 @@ mod tests {
              \"last_exit\":{\"code\":137,\"signal\":\"SIGKILL\",\"reason\":\"killed by SIGKILL\",\
              \"ran_ms\":12400,\"ago_ms\":100}},\"identity\":{\"uid\":65532,\"gid\":65532,\
              \"capabilities\":[\"CAP_NET_BIND_SERVICE\",\"CAP_KILL\"],\"no_new_privs\":true,\
-             \"seccomp\":\"default\",\"landlock\":true},\"health\":{\"check\":\
+             \"seccomp\":\"default\",\"landlock\":true,\"read_only\":false,\"writable\":[]},\
+             \"health\":{\"check\":\
              \"exec:/bin/sh,-c,echo \\\"disk\\\" full; exit 1\",\"state\":\"unhealthy\",\
              \"live\":true,\"ready\":false,\"last_output\":\"disk \\\"full\\\"\\u001b[2J\\nx\",\
              \"passed\":2,\"failed\":3},\"pid1\":{\"pid\":1,\"uptime_ms\":63000,\
@@ -524,6 +551,32 @@ mod tests {
              pidguard: pid 1, up 1m3s, processes reaped: 4, signals forwarded: SIGTERM 1\n"
         );
         assert_eq!(t.lines().count(), 6);
+    }
+
+    #[test]
+    fn read_only_root_shows_what_is_writable() {
+        let n = names();
+        let fwd = vec![0; 65];
+        for (paths, text, json) in [
+            (
+                "/tmp, /app/cache",
+                ", read-only root (writable: /tmp, /app/cache)\n",
+                "\"read_only\":true,\"writable\":[\"/tmp\",\"/app/cache\"]}",
+            ),
+            (
+                "",
+                ", read-only root (writable: nothing)\n",
+                "\"read_only\":true,\"writable\":[]}",
+            ),
+        ] {
+            let f = Fixed {
+                read_only: Some(paths.into()),
+                ..fixed()
+            };
+            let s = snapshot(&f, &n, &fwd);
+            assert!(s.text().contains(text), "{}", s.text());
+            assert!(s.json().contains(json), "{}", s.json());
+        }
     }
 
     #[test]

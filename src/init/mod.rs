@@ -226,7 +226,7 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         )?;
     }
     let core_off = drop_privileges(cfg, &prepared)?;
-    let status = status_fixed(cfg, &prepared.hardening, prepared.landlock.scoped());
+    let status = status_fixed(cfg, &prepared.hardening, &prepared.landlock);
     let started = spawn_program(
         cfg,
         signals.sigmask,
@@ -290,7 +290,11 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
 }
 
 /// What `pidguard status` tells about the program's set-up, rendered once (health/status.rs).
-fn status_fixed(cfg: &RunConfig, plan: &harden::Plan, landlock: bool) -> health::status::Fixed {
+fn status_fixed(
+    cfg: &RunConfig,
+    plan: &harden::Plan,
+    landlock: &crate::landlock::Prepared,
+) -> health::status::Fixed {
     use health::status::{MAX_CHECK, MAX_COMMAND, clip};
     let mut command = String::new();
     for (i, arg) in cfg.argv.iter().enumerate() {
@@ -323,7 +327,17 @@ fn status_fixed(cfg: &RunConfig, plan: &harden::Plan, landlock: bool) -> health:
         caps: crate::limits::cap_names(plan.keep_caps).join(","),
         no_new_privs: plan.no_new_privs,
         seccomp,
-        landlock,
+        landlock: landlock.scoped(),
+        // In force unless best-effort mode left part of it out (and warned at start).
+        read_only: (cfg.landlock.read_only && landlock.missing.is_empty()).then(|| {
+            let paths: Vec<_> = cfg
+                .landlock
+                .writable
+                .iter()
+                .map(|p| p.to_string_lossy())
+                .collect();
+            clip(&paths.join(", "), MAX_COMMAND)
+        }),
     }
 }
 
