@@ -28,8 +28,7 @@ use std::path::Path;
 
 /// The whole of `path`, at most `limit` bytes, if it is a regular file.
 pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let file = open(path)?;
-    let size = file.metadata()?.len();
+    let (file, size) = open(path)?;
     // Room for the whole file and the EOF up front: one read(2) for a usual file instead of a run of
     // doubling ones. /proc files say 0 and get the floor.
     let room = size
@@ -50,15 +49,17 @@ pub fn read(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// `path` opened for reading without blocking, refused unless it is a regular file.
-fn open(path: &Path) -> io::Result<File> {
+/// `path` opened for reading without blocking, refused unless it is a regular file; and its size,
+/// from the same fstat.
+fn open(path: &Path) -> io::Result<(File, u64)> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    let kind = file.metadata()?.file_type();
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
     if kind.is_file() {
-        return Ok(file);
+        return Ok((file, meta.len()));
     }
     let what = if kind.is_fifo() {
         "a FIFO"

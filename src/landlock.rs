@@ -163,11 +163,6 @@ impl Request {
     }
 }
 
-/// The request in a run configuration.
-pub fn request(cfg: &crate::cli::RunConfig) -> Request {
-    cfg.landlock.clone()
-}
-
 /// A `--writable` value: absolute, without `..`, in the normal form the kernel gives back for an
 /// open descriptor (no `.`, no doubled or trailing `/`), which `open_path` compares with it.
 pub fn parse_writable(v: &str) -> Result<PathBuf, String> {

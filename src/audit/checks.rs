@@ -126,7 +126,7 @@ pub fn checks(f: &Facts) -> Vec<Check> {
         seccomp(f),
         lsm(f),
         rootfs(f),
-        super::landlock::check(f),
+        landlock(f),
         scratch_dir(f, "fs.tmp", "/tmp"),
         scratch_dir(f, "fs.dev_shm", "/dev/shm"),
         writable_exec(f),
@@ -454,6 +454,77 @@ fn rootfs(f: &Facts) -> Check {
 }
 
 /// /tmp and /dev/shm: world-writable by convention, so the place to drop and run a binary.
+const LANDLOCK_FIX: &str = "pidguard --read-only --writable /tmp (docker exec is outside the program's \
+                   Landlock domain: to see the program's, run the audit as the program, \
+                   pidguard ... -- /pidguard audit)";
+
+/// `fs.landlock`: confined or not, and where this process may write. Not confined is a warning only
+/// where nothing else keeps the root read-only.
+fn landlock(f: &Facts) -> Check {
+    const ID: &str = "fs.landlock";
+    let l = &f.landlock;
+    let root_ro = f
+        .mounts
+        .as_ref()
+        .ok()
+        .and_then(|m| parse::mount_of(m, "/"))
+        .is_some_and(|m| m.read_only);
+    let unused = |seen: String, fix: &str| {
+        if root_ro {
+            check(
+                ID,
+                Verdict::Pass,
+                format!("{seen}; the root is a read-only mount"),
+                "",
+            )
+        } else {
+            check(ID, Verdict::Warn, seen, fix)
+        }
+    };
+    let abi = match &l.abi {
+        Ok(n) => *n,
+        Err(e) => {
+            return unused(
+                format!("the kernel has no Landlock ({e})"),
+                "a kernel with Landlock (Linux 5.13+, landlock in lsm=), or docker run --read-only \
+                 --tmpfs /tmp",
+            );
+        }
+    };
+    match l.layers {
+        Err(ref e) => check(
+            ID,
+            Verdict::Warn,
+            format!("Landlock ABI {abi}; cannot tell whether this process is confined: {e}"),
+            "",
+        ),
+        Ok(0) => unused(
+            format!("not confined by Landlock (ABI {abi} available)"),
+            LANDLOCK_FIX,
+        ),
+        Ok(n) if l.writes_refused => {
+            let writable = if f.writable.is_empty() {
+                "none of /, /tmp, /var/tmp, /dev/shm, /run and the mount points".to_string()
+            } else {
+                list(f.writable.iter().cloned(), 8)
+            };
+            check(
+                ID,
+                Verdict::Pass,
+                format!(
+                    "confined by Landlock (ABI {abi}, {n} domains): writes refused except beneath \
+                     what the rules allow; writable here: {writable}"
+                ),
+                "",
+            )
+        }
+        Ok(n) => unused(
+            format!("in Landlock domains ({n}) with no write rules (ABI {abi})"),
+            LANDLOCK_FIX,
+        ),
+    }
+}
+
 fn scratch_dir(f: &Facts, id: &'static str, path: &str) -> Check {
     let m = match mounts(f) {
         Ok(m) => m,
@@ -1533,5 +1604,77 @@ mod tests {
         let c = find(&f, "fs.setuid");
         assert!(!c.observed.contains('\n'), "{c:?}");
         assert!(c.observed.contains("/bin/evil?FAIL  fake"));
+    }
+
+    fn landlock_facts(
+        abi: Result<u32, &str>,
+        layers: Result<u32, &str>,
+        refused: bool,
+        ro: bool,
+    ) -> Facts {
+        let mut f = Facts::unknown(7);
+        f.landlock = super::super::landlock::Landlock {
+            abi: abi.map_err(String::from),
+            layers: layers.map_err(String::from),
+            writes_refused: refused,
+            refused: Vec::new(),
+        };
+        let opts = if ro { "ro" } else { "rw" };
+        let line = format!("1 0 0:1 / / {opts},relatime - overlay overlay rw\n");
+        f.mounts = Ok(parse::visible(&parse::mountinfo(&line).unwrap()));
+        f.writable = vec!["/dev/shm".into(), "/tmp".into()];
+        f
+    }
+
+    fn landlock_seen(f: &Facts) -> (Verdict, String) {
+        let c = landlock(f);
+        (c.verdict, c.observed)
+    }
+
+    #[test]
+    fn landlock_verdicts() {
+        let (v, o) = landlock_seen(&landlock_facts(Ok(7), Ok(2), true, false));
+        assert_eq!(v, Verdict::Pass);
+        assert!(
+            o.contains("2 domains") && o.ends_with("/dev/shm, /tmp"),
+            "{o}"
+        );
+        let (v, o) = landlock_seen(&landlock_facts(Ok(7), Ok(0), false, false));
+        assert_eq!(
+            (v, o.as_str()),
+            (Verdict::Warn, "not confined by Landlock (ABI 7 available)")
+        );
+        assert_eq!(
+            landlock_seen(&landlock_facts(Ok(7), Ok(0), false, true)).0,
+            Verdict::Pass
+        );
+        // Scopes alone (pidguard without --read-only): a domain, but no write rules.
+        let (v, o) = landlock_seen(&landlock_facts(Ok(7), Ok(1), false, false));
+        assert!(v == Verdict::Warn && o.contains("no write rules"), "{o}");
+        let (v, o) = landlock_seen(&landlock_facts(
+            Err("Function not implemented"),
+            Err("x"),
+            false,
+            false,
+        ));
+        assert!(v == Verdict::Warn && o.contains("no Landlock"), "{o}");
+        assert_eq!(
+            landlock_seen(&landlock_facts(Ok(7), Err("EPERM"), false, false)).0,
+            Verdict::Warn
+        );
+        // fs.rootfs passes on a read-write root when Landlock keeps it read-only.
+        let rootfs = |f: &Facts| {
+            let all = checks(f);
+            all.into_iter().find(|c| c.id == "fs.rootfs").unwrap()
+        };
+        let c = rootfs(&landlock_facts(Ok(7), Ok(2), true, false));
+        assert!(
+            c.verdict == Verdict::Pass && c.observed.contains("Landlock"),
+            "{c:?}"
+        );
+        assert_eq!(
+            rootfs(&landlock_facts(Ok(7), Ok(1), false, false)).verdict,
+            Verdict::Warn
+        );
     }
 }

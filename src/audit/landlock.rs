@@ -1,5 +1,5 @@
 //! Whether this process is confined by Landlock, and where it may write: the facts behind the
-//! `fs.landlock` check, and what lets `fs.rootfs` pass when pidguard's `--read-only` makes the root
+//! `fs.landlock` check (its verdict is in `checks.rs`, with every other), and what lets `fs.rootfs` pass when pidguard's `--read-only` makes the root
 //! read-only although the runtime mounted it read-write.
 //!
 //! No file says so: /proc/self/status has no Landlock field, and `access(2)` answers from the
@@ -24,81 +24,7 @@
 
 use std::path::Path;
 
-use super::checks::{Check, Verdict, check as verdict, list};
-use super::facts::Facts;
 use crate::sys;
-
-const ID: &str = "fs.landlock";
-
-const FIX: &str = "pidguard --read-only --writable /tmp (docker exec is outside the program's \
-                   Landlock domain: to see the program's, run the audit as the program, \
-                   pidguard ... -- /pidguard audit)";
-
-/// `fs.landlock`: confined or not, and where this process may write. Not confined is a warning only
-/// where nothing else keeps the root read-only.
-pub fn check(f: &Facts) -> Check {
-    let l = &f.landlock;
-    let root_ro = f
-        .mounts
-        .as_ref()
-        .ok()
-        .and_then(|m| super::parse::mount_of(m, "/"))
-        .is_some_and(|m| m.read_only);
-    let unused = |seen: String, fix: &str| {
-        if root_ro {
-            verdict(
-                ID,
-                Verdict::Pass,
-                format!("{seen}; the root is a read-only mount"),
-                "",
-            )
-        } else {
-            verdict(ID, Verdict::Warn, seen, fix)
-        }
-    };
-    let abi = match &l.abi {
-        Ok(n) => *n,
-        Err(e) => {
-            return unused(
-                format!("the kernel has no Landlock ({e})"),
-                "a kernel with Landlock (Linux 5.13+, landlock in lsm=), or docker run --read-only \
-                 --tmpfs /tmp",
-            );
-        }
-    };
-    match l.layers {
-        Err(ref e) => verdict(
-            ID,
-            Verdict::Warn,
-            format!("Landlock ABI {abi}; cannot tell whether this process is confined: {e}"),
-            "",
-        ),
-        Ok(0) => unused(
-            format!("not confined by Landlock (ABI {abi} available)"),
-            FIX,
-        ),
-        Ok(n) if l.writes_refused => {
-            let writable = if f.writable.is_empty() {
-                "none of /, /tmp, /var/tmp, /dev/shm, /run and the mount points".to_string()
-            } else {
-                list(f.writable.iter().cloned(), 8)
-            };
-            verdict(
-                ID,
-                Verdict::Pass,
-                format!(
-                    "confined by Landlock (ABI {abi}, {n} domains): writes refused except beneath \
-                     what the rules allow; writable here: {writable}"
-                ),
-                "",
-            )
-        }
-        Ok(n) => unused(
-            format!("in Landlock domains ({n}) with no write rules (ABI {abi})"),
-            FIX,
-        ),
-    }
-}
 
 /// What the kernel and the probes said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,71 +141,6 @@ fn mkdir_probe(dir: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::parse;
-
-    fn facts(abi: Result<u32, &str>, layers: Result<u32, &str>, refused: bool, ro: bool) -> Facts {
-        let mut f = Facts::unknown(7);
-        f.landlock = Landlock {
-            abi: abi.map_err(String::from),
-            layers: layers.map_err(String::from),
-            writes_refused: refused,
-            refused: Vec::new(),
-        };
-        let opts = if ro { "ro" } else { "rw" };
-        let line = format!("1 0 0:1 / / {opts},relatime - overlay overlay rw\n");
-        f.mounts = Ok(parse::visible(&parse::mountinfo(&line).unwrap()));
-        f.writable = vec!["/dev/shm".into(), "/tmp".into()];
-        f
-    }
-
-    fn seen(f: &Facts) -> (Verdict, String) {
-        let c = check(f);
-        (c.verdict, c.observed)
-    }
-
-    #[test]
-    fn verdicts() {
-        let (v, o) = seen(&facts(Ok(7), Ok(2), true, false));
-        assert_eq!(v, Verdict::Pass);
-        assert!(
-            o.contains("2 domains") && o.ends_with("/dev/shm, /tmp"),
-            "{o}"
-        );
-        let (v, o) = seen(&facts(Ok(7), Ok(0), false, false));
-        assert_eq!(
-            (v, o.as_str()),
-            (Verdict::Warn, "not confined by Landlock (ABI 7 available)")
-        );
-        assert_eq!(seen(&facts(Ok(7), Ok(0), false, true)).0, Verdict::Pass);
-        // Scopes alone (pidguard without --read-only): a domain, but no write rules.
-        let (v, o) = seen(&facts(Ok(7), Ok(1), false, false));
-        assert!(v == Verdict::Warn && o.contains("no write rules"), "{o}");
-        let (v, o) = seen(&facts(
-            Err("Function not implemented"),
-            Err("x"),
-            false,
-            false,
-        ));
-        assert!(v == Verdict::Warn && o.contains("no Landlock"), "{o}");
-        assert_eq!(
-            seen(&facts(Ok(7), Err("EPERM"), false, false)).0,
-            Verdict::Warn
-        );
-        // fs.rootfs passes on a read-write root when Landlock keeps it read-only.
-        let rootfs = |f: &Facts| {
-            let all = crate::audit::checks(f);
-            all.into_iter().find(|c| c.id == "fs.rootfs").unwrap()
-        };
-        let c = rootfs(&facts(Ok(7), Ok(2), true, false));
-        assert!(
-            c.verdict == Verdict::Pass && c.observed.contains("Landlock"),
-            "{c:?}"
-        );
-        assert_eq!(
-            rootfs(&facts(Ok(7), Ok(1), false, false)).verdict,
-            Verdict::Warn
-        );
-    }
 
     #[test]
     fn this_test_process_is_in_no_domain_and_writes_freely() {

@@ -50,6 +50,14 @@ pub use crate::error::EXIT_USAGE;
 
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(8);
 
+/// `--setup-cap`'s default: what `chown -R app /data` needs, and writing into and fixing modes of
+/// files owned by others.
+pub const DEFAULT_SETUP_CAPS: [caps::Capability; 3] = [
+    caps::Capability::CAP_CHOWN,
+    caps::Capability::CAP_DAC_OVERRIDE,
+    caps::Capability::CAP_FOWNER,
+];
+
 /// Variables with the `PIDGUARD_` prefix that are not options, never refused: the status socket's
 /// name (read by `health`), and the build's own (build.rs), which cargo also puts in the environment
 /// of everything it runs, so `cargo test` and `cargo run` pass them to pidguard.
@@ -342,7 +350,7 @@ impl RunConfig {
             allow_root: false,
             cap_add: Vec::new(),
             setup: Vec::new(),
-            setup_caps: crate::init::setup::DEFAULT_CAPS.to_vec(),
+            setup_caps: DEFAULT_SETUP_CAPS.to_vec(),
             allow_new_privs: false,
             rlimits: Vec::new(),
             umask: None,

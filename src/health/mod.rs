@@ -25,6 +25,7 @@
 //! has. And since anyone in the network namespace can list the names (`/proc/net/unix`) and bind
 //! one first, `pidguard probe` trusts an answer only from its own pidguard (see `peer`).
 
+pub mod client;
 pub mod hosts;
 pub mod http;
 pub mod metrics;
@@ -39,6 +40,9 @@ use std::os::unix::fs::MetadataExt;
 
 /// Environment variable naming the status socket, read by PID 1 and by `pidguard probe` alike.
 pub const STATUS_SOCKET_ENV: &str = "PIDGUARD_STATUS_SOCKET";
+/// Path the status socket serves `--seccomp-record`'s recording on (server.rs, seccomp/cmd.rs).
+pub const RECORDED_PATH: &str = "/seccomp/recorded";
+
 /// Status socket name where the mount namespace cannot be read (no /proc): the name every
 /// pidguard used before names were per container.
 pub const DEFAULT_STATUS_SOCKET: &str = "pidguard-status";

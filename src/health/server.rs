@@ -670,7 +670,7 @@ fn route(
         ),
         "/readyz" => word(state.ready, "unready"),
         "/metrics" if metrics_enabled => (200, bodies(path).unwrap_or_default(), http::METRICS),
-        crate::seccomp::cmd::RECORDED_PATH if private => match bodies(path) {
+        super::RECORDED_PATH if private => match bodies(path) {
             Some(profile) => (200, profile, "application/json"),
             None => (404, http::error_word(404).to_string(), http::TEXT),
         },

@@ -44,6 +44,8 @@ pub const TEXT_PATH: &str = "/status/text";
 pub const MAX_COMMAND: usize = 256;
 /// Most bytes of the check target and of its last output told.
 pub const MAX_CHECK: usize = 1024;
+/// Largest `/status` body the client reads: the bounded fields above, escaped, fit many times over.
+const MAX_STATUS_BODY: usize = 64 * 1024;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -405,7 +407,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let name = super::status_socket_name();
     let path = if json { PATH } else { TEXT_PATH };
-    match crate::seccomp::cmd::fetch(&name, path, timeout) {
+    match super::client::fetch(&name, path, timeout, MAX_STATUS_BODY) {
         Ok((200, body)) => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

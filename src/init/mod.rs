@@ -406,7 +406,7 @@ struct Prepared {
 fn prepare(cfg: &RunConfig) -> Result<Prepared, SetupError> {
     let hardening = harden::plan(cfg, Path::new("/"))?;
     // Landlock first: whether the program gets the signal scope decides what the guard must cover.
-    let landlock = crate::landlock::prepare(&crate::landlock::request(cfg), !cfg.allow_new_privs)?;
+    let landlock = crate::landlock::prepare(&cfg.landlock, !cfg.allow_new_privs)?;
     let protect = seccomp::guard::Protected::this_process(landlock.scoped());
     let filters = seccomp::pid1::filters(cfg, &protect)?;
     let inherited_pdeath = sys::pdeath_signal().filter(|&s| s != 0);

@@ -49,13 +49,6 @@ use crate::{info, signals, warn};
 
 use super::spawn::{cstring, search_path};
 
-/// What `chown -R app /data` needs, and writing into and fixing modes of files owned by others.
-pub const DEFAULT_CAPS: [Capability; 3] = [
-    Capability::CAP_CHOWN,
-    Capability::CAP_DAC_OVERRIDE,
-    Capability::CAP_FOWNER,
-];
-
 /// The capabilities every set-up step keeps.
 pub type CapPlan = ChildCaps;
 
@@ -367,6 +360,7 @@ fn end_leftovers(name: &str, grace: Duration, pid1: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::DEFAULT_SETUP_CAPS as DEFAULT_CAPS;
     use Capability::*;
 
     fn state(uid: u32, permitted: &[Capability]) -> Current {

@@ -9,14 +9,9 @@
 //! Every failure is one line on stderr and exit code 125; the JSON goes to stdout only when complete.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
+use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-use nix::errno::Errno;
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+use std::time::Duration;
 
 use super::{
     MAX_PROFILE_BYTES, compile_for, default_profile, export_json, export_oci_json, load_profile,
@@ -36,8 +31,7 @@ recorded  prints the profile PID 1 has recorded so far (--seccomp-record),\n\
 \x20         through the status socket: run it in the container (docker exec).\n\
 Errors: one line on stderr, exit code 125.\n";
 
-/// Path the status socket serves the recording on (health/server.rs).
-pub const RECORDED_PATH: &str = "/seccomp/recorded";
+use crate::health::RECORDED_PATH;
 
 /// How long `recorded` waits for PID 1 by default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -166,7 +160,7 @@ fn recorded(args: &[String]) -> i32 {
         }
     }
     let name = crate::health::status_socket_name();
-    match fetch(&name, RECORDED_PATH, timeout) {
+    match crate::health::client::fetch(&name, RECORDED_PATH, timeout, MAX_PROFILE_BYTES) {
         Ok((200, body)) => match parse_profile(&body) {
             Ok(p) => {
                 let text = export_json(&p);
@@ -190,78 +184,6 @@ fn recorded(args: &[String]) -> i32 {
         Ok((code, _)) => fail("recorded", format!("@{name} answered {code}")),
         Err(e) => fail("recorded", format!("status socket @{name}: {e}")),
     }
-}
-
-/// GET `path` on the abstract unix socket `name`, all within `timeout`: (status, body). Also the
-/// client of `pidguard status` (health/status.rs).
-pub(crate) fn fetch(name: &str, path: &str, timeout: Duration) -> Result<(u16, Vec<u8>), String> {
-    let deadline = Instant::now() + timeout;
-    let left = || {
-        let d = deadline.saturating_duration_since(Instant::now());
-        (!d.is_zero())
-            .then_some(d)
-            .ok_or_else(|| format!("no answer within {}", crate::duration::format(timeout)))
-    };
-    let addr = UnixAddr::new_abstract(name.as_bytes()).map_err(|e| format!("invalid name: {e}"))?;
-    let fd = socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
-    )
-    .map_err(|e| format!("cannot create a socket: {}", e.desc()))?;
-    loop {
-        match connect(fd.as_raw_fd(), &addr) {
-            Ok(()) => break,
-            Err(Errno::EINTR) => {}
-            Err(Errno::EAGAIN) => {
-                left()?;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(Errno::ECONNREFUSED) => {
-                return Err("nothing listens there (is pidguard PID 1 of this container?)".into());
-            }
-            Err(e) => return Err(format!("cannot connect: {}", e.desc())),
-        }
-    }
-    let mut stream = UnixStream::from(fd);
-    let io = |e: std::io::Error| e.to_string();
-    stream.set_nonblocking(false).map_err(io)?;
-    stream.set_write_timeout(Some(left()?)).map_err(io)?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
-        .map_err(io)?;
-    // A squatter on the name must not hand us a profile: only this container's pidguard is heard.
-    crate::health::peer::check(&stream).map_err(|why| format!("@{name} {why}"))?;
-    let limit = MAX_PROFILE_BYTES + crate::health::http::MAX_HEAD;
-    let mut response = Vec::new();
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        stream.set_read_timeout(Some(left()?)).map_err(io)?;
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => response.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return Err(format!(
-                    "no answer within {}",
-                    crate::duration::format(timeout)
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
-        if response.len() > limit {
-            return Err(format!("the answer is larger than {limit} bytes"));
-        }
-    }
-    let (code, _) = crate::health::probe::parse_status_response(&response)
-        .ok_or_else(|| "the answer is not HTTP".to_string())?;
-    let body = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| response[i + 4..].to_vec())
-        .unwrap_or_default();
-    Ok((code, body))
 }
 
 #[cfg(test)]
