@@ -243,10 +243,14 @@ echo "1. start-up: INIT -- /bin/true (hyperfine -N; $START_ROUNDS rotated rounds
 ST_NAMES=(baseline "${NAMES[@]}")
 ST_CMDS=(/bin/true)
 for i in "${!NAMES[@]}"; do ST_CMDS+=("${PRE[i]} /bin/true"); done
-# Start-up only, two more rows: pidguard doing exactly tini's job (no hardening at all), and what a
+# Start-up only, more rows: "tini's job only" is pidguard doing as little as it can beyond tini's job
+# (--allow-root --allow-new-privs --seccomp unconfined --landlock off: root kept, no filter, no
+# Landlock, no no_new_privs; it still empties the capability sets, which it never skips); and what a
 # Dockerfile runs today to start a non-root program (tini, then gosu), which `pidguard --user` replaces.
-ST_NAMES+=("pidguard --allow-root --seccomp unconfined")
-ST_CMDS+=("$PG_RUN --allow-root --seccomp unconfined -- /bin/true")
+TINI_JOB="pidguard tini's job only"
+ST_NAMES+=("pidguard --allow-root --seccomp unconfined" "$TINI_JOB")
+ST_CMDS+=("$PG_RUN --allow-root --seccomp unconfined -- /bin/true"
+    "$PG_RUN --allow-root --allow-new-privs --seccomp unconfined --landlock off -- /bin/true")
 # And the read-only root from inside the image (Landlock, README "Read-only root"): the --user row plus
 # opening the --writable path and the devices, building the ruleset and enforcing it on PID 1.
 ST_NAMES+=("pidguard --user 65532 --read-only")
@@ -286,8 +290,17 @@ get() { awk -F'\t' -v n="$1" -v c="$2" '$1 == n { print $c }' "$WORK/start.tsv";
 BASE=$(get baseline 2) BASE_MED=$(get baseline 3)
 ANCHOR=$(get tini-static 2) ANCHOR_MED=$(get tini-static 3)
 ANCHOR_OV=$(awk -v a="$ANCHOR" -v b="$BASE" 'BEGIN { if (a != "") print a - b }')
+# The budgets (project guide): full hardening <= 1.15x tini-static, tini's job only <= 1.05x; the
+# --read-only row has none of its own (its cost over --user is printed below).
+start_budget() {
+    case $1 in
+    "$TINI_JOB") echo 1.05 ;;
+    "pidguard --user 65532 --read-only") echo "" ;;
+    *) echo 1.15 ;;
+    esac
+}
 printf '%-42s %8s %8s %8s %9s %8s %8s %8s  %s\n' init "mean ms" "median" "stddev" "overhead" \
-    "ratio" "med.rat" "ovh.rat" "target: mean <= 1.0x tini-static"
+    "ratio" "med.rat" "ovh.rat" "target: mean <= budget x tini-static"
 for n in "${ST_NAMES[@]}"; do
     m=$(get "$n" 2) med=$(get "$n" 3) sd=$(get "$n" 4)
     ov=$(awk -v a="$m" -v b="$BASE" 'BEGIN { printf "%.3f", (a - b) * 1000 }')
@@ -295,9 +308,10 @@ for n in "${ST_NAMES[@]}"; do
     orr=$(ratio "$(awk -v a="$m" -v b="$BASE" 'BEGIN { print a - b }')" "$ANCHOR_OV")
     [[ $n == baseline ]] && ov="-" mr="-" medr="-" orr="-"
     v=""
-    if is_pg "$n" && [[ -n $ANCHOR ]]; then
-        v=$(verdict "$(awk -v a="$m" -v b="$ANCHOR" 'BEGIN { print a / b }')" 1.0)
-        target "$v" "start-up, $n: ${mr} of tini-static (median $medr, overhead $orr)"
+    budget=$(start_budget "$n")
+    if is_pg "$n" && [[ -n $ANCHOR && -n $budget ]]; then
+        v=$(verdict "$(awk -v a="$m" -v b="$ANCHOR" 'BEGIN { print a / b }')" "$budget")
+        target "$v" "start-up, $n: ${mr} of tini-static, budget ${budget}x (median $medr, overhead $orr)"
     fi
     awk -v n="$n" -v m="$m" -v med="$med" -v sd="$sd" -v ov="$ov" -v mr="$mr" -v medr="$medr" -v orr="$orr" -v v="$v" \
         'BEGIN { printf "%-42s %8.3f %8.3f %8.3f %9s %8s %8s %8s  %s\n", n, m*1000, med*1000, sd*1000, ov, mr, medr, orr, v }'
@@ -496,7 +510,7 @@ hr
 # ---------------------------------------------------------------------------------------------------
 # 6. Binary size. Dynamically linked binaries exclude the libc they load.
 echo "6. binary size"
-printf '%-24s %10s %9s %-8s %9s  %s\n' init bytes MiB linkage ratio "target: <= 1.5 MiB"
+printf '%-24s %10s %9s %-8s %9s  %s\n' init bytes MiB linkage ratio "target: <= 1.75 MiB"
 AN=$(stat -c %s /usr/bin/tini-static 2>/dev/null || true)
 declare -A SEEN=()
 for i in "${!NAMES[@]}"; do
@@ -510,7 +524,7 @@ for i in "${!NAMES[@]}"; do
     if command -v readelf >/dev/null && readelf -l "$b" 2>/dev/null | grep -q INTERP; then link=dynamic; fi
     v=""
     if [[ $n == pidguard ]]; then
-        v=$(verdict "$sz" 1572864)
+        v=$(verdict "$sz" 1835008)
         target "$v" "binary size: $sz bytes ($(ratio "$sz" "$AN") of tini-static)"
     fi
     printf '%-24s %10s %9s %-8s %9s  %s\n' "$n" "$sz" "$(awk -v s="$sz" 'BEGIN { printf "%.2f", s / 1048576 }')" \

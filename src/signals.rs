@@ -115,6 +115,85 @@ pub fn name(n: i32) -> String {
     }
 }
 
+/// [`name`] of every number from 0 to 64, spelled out so that PID 1 renders no name at run time
+/// (a unit test holds it to [`name`]).
+pub const BY_NUMBER: [&str; 65] = [
+    "SIG0",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+    "SIG32",
+    "SIG33",
+    "SIGRTMIN",
+    "SIGRTMIN+1",
+    "SIGRTMIN+2",
+    "SIGRTMIN+3",
+    "SIGRTMIN+4",
+    "SIGRTMIN+5",
+    "SIGRTMIN+6",
+    "SIGRTMIN+7",
+    "SIGRTMIN+8",
+    "SIGRTMIN+9",
+    "SIGRTMIN+10",
+    "SIGRTMIN+11",
+    "SIGRTMIN+12",
+    "SIGRTMIN+13",
+    "SIGRTMIN+14",
+    "SIGRTMIN+15",
+    "SIGRTMIN+16",
+    "SIGRTMIN+17",
+    "SIGRTMIN+18",
+    "SIGRTMIN+19",
+    "SIGRTMIN+20",
+    "SIGRTMIN+21",
+    "SIGRTMIN+22",
+    "SIGRTMIN+23",
+    "SIGRTMIN+24",
+    "SIGRTMIN+25",
+    "SIGRTMIN+26",
+    "SIGRTMIN+27",
+    "SIGRTMIN+28",
+    "SIGRTMIN+29",
+    "SIGRTMAX",
+];
+
+/// [`BY_NUMBER`]'s name for `n`, `?` outside 0..=64.
+pub fn static_name(n: i32) -> &'static str {
+    usize::try_from(n)
+        .ok()
+        .and_then(|i| BY_NUMBER.get(i))
+        .copied()
+        .unwrap_or("?")
+}
+
 /// Whether pidguard forwards this signal when it receives it. SIGKILL and SIGSTOP cannot be caught;
 /// 32 and 33 belong to the C library of the program (forwarding them would confuse its threads).
 pub fn forwardable(n: i32) -> bool {
@@ -124,6 +203,15 @@ pub fn forwardable(n: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_static_table_is_name() {
+        for (n, s) in (0..).zip(BY_NUMBER) {
+            assert_eq!(s, name(n), "{n}");
+        }
+        assert_eq!(static_name(65), "?");
+        assert_eq!(static_name(-1), "?");
+    }
 
     #[test]
     fn names_in_every_spelling() {

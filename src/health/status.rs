@@ -126,7 +126,7 @@ pub struct Snapshot<'a> {
     pub zombies_reaped: u64,
     /// Signals forwarded, indexed by number, and the signals' names by number.
     pub forwarded: &'a [u64],
-    pub names: &'a [String],
+    pub names: &'a [&'a str],
 }
 
 /// The first `max` bytes of `text` (at a character boundary), `...` appended when cut.
@@ -179,7 +179,7 @@ impl Snapshot<'_> {
             .iter()
             .enumerate()
             .filter(|&(_, &n)| n > 0)
-            .map(|(sig, &n)| (self.names.get(sig).map_or("?", String::as_str), n))
+            .map(|(sig, &n)| (self.names.get(sig).copied().unwrap_or("?"), n))
     }
 
     /// The `/status` body: one JSON object (README, "pidguard status").
@@ -451,11 +451,11 @@ mod tests {
         }
     }
 
-    fn names() -> Vec<String> {
-        (0..=64).map(crate::signals::name).collect()
+    fn names() -> Vec<&'static str> {
+        crate::signals::BY_NUMBER.to_vec()
     }
 
-    fn snapshot<'a>(f: &'a Fixed, names: &'a [String], fwd: &'a [u64]) -> Snapshot<'a> {
+    fn snapshot<'a>(f: &'a Fixed, names: &'a [&'a str], fwd: &'a [u64]) -> Snapshot<'a> {
         Snapshot {
             fixed: f,
             pid: 7,

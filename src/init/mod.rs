@@ -113,14 +113,6 @@ fn policy(cfg: &RunConfig, pid1: bool, foreground: bool) -> Policy {
     }
 }
 
-/// A signal's name from the table rendered at start (`names[sig]`), "?" outside it.
-fn sig_name(names: &[String], sig: i32) -> &str {
-    usize::try_from(sig)
-        .ok()
-        .and_then(|i| names.get(i))
-        .map_or("?", String::as_str)
-}
-
 /// Process-wide state of PID 1 that the health endpoint and metrics will read.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -176,7 +168,6 @@ struct Supervisor<'a> {
     actions: Vec<Action>,
     follow: Vec<Event>,
     /// "SIGTERM" ... for 0..=64, rendered once.
-    names: Vec<String>,
     stats: Stats,
     /// `--seccomp-record`: the listeners of the recording filters and what they reported.
     recorder: Option<record::Recorder>,
@@ -278,7 +269,6 @@ fn start(cfg: &RunConfig) -> Result<Supervisor<'_>, SetupError> {
         fds,
         actions: Vec::with_capacity(16),
         follow: Vec::with_capacity(8),
-        names: (0..=64).map(signals::name).collect(),
         stats: Stats {
             zombies_reaped: 0,
             forwarded: vec![0; 65],
@@ -816,7 +806,7 @@ impl Supervisor<'_> {
     }
 
     fn send(&mut self, to: i32, sig: i32, forwarded: bool) -> Option<Event> {
-        let name = sig_name(&self.names, sig);
+        let name = signals::static_name(sig);
         match sys::kill(to, sig) {
             Ok(()) => {
                 if forwarded {
@@ -874,7 +864,7 @@ impl Supervisor<'_> {
 
     /// Writes what the machine noted, with its level and fields.
     fn note(&self, note: Note) {
-        let name = |sig: i32| sig_name(&self.names, sig);
+        let name = |sig: i32| signals::static_name(sig);
         match note {
             Note::Stopping { sig, grace } => info!(
                 signal = name(sig);
@@ -1013,7 +1003,7 @@ impl Supervisor<'_> {
         let mut how = crate::log::Buf::<256>::new();
         match exit.signal {
             Some(sig) => {
-                let name = sig_name(&self.names, sig);
+                let name = signals::static_name(sig);
                 let _ = write!(how, "killed by {name}");
                 if sig == libc::SIGSYS {
                     // The kernel's answer to a syscall a filter kills or traps for; pidguard's own
@@ -1045,7 +1035,7 @@ impl Supervisor<'_> {
         }
         let how = how.as_str();
         let ran_for = ran_for.as_str();
-        let signal = exit.signal.map(|s| sig_name(&self.names, s));
+        let signal = exit.signal.map(signals::static_name);
         let level = if restart.is_some() || exit.signal.is_some() && !expected {
             crate::log::Level::Warn
         } else {
@@ -1083,11 +1073,11 @@ impl Supervisor<'_> {
         if matches!(sig, libc::SIGHUP | libc::SIGCONT) && sender == std::process::id() as i32 {
             debug!(
                 "{} from our own TIOCNOTTY ignored",
-                sig_name(&self.names, sig)
+                signals::static_name(sig)
             );
             return;
         }
-        debug!("received {} from pid {sender}", sig_name(&self.names, sig));
+        debug!("received {} from pid {sender}", signals::static_name(sig));
         if sig == libc::SIGTERM
             && let Some(r) = &mut self.recorder
         {
@@ -1174,7 +1164,7 @@ impl Supervisor<'_> {
     /// What `pidguard status` tells, as of `now`.
     fn status_snapshot(&self, now: Instant, state: &State) -> health::status::Snapshot<'_> {
         let m = &self.machine;
-        let name = |sig: i32| sig_name(&self.names, sig);
+        let name = |sig: i32| signals::static_name(sig);
         let (health, checks_passed, checks_failed) = match &self.checker {
             None => ("none", 0, 0),
             Some(c) => {
@@ -1214,7 +1204,7 @@ impl Supervisor<'_> {
             pid1_up: now.saturating_duration_since(self.born),
             zombies_reaped: self.stats.zombies_reaped,
             forwarded: &self.stats.forwarded,
-            names: &self.names,
+            names: &signals::BY_NUMBER,
         }
     }
 
@@ -1428,7 +1418,7 @@ impl Supervisor<'_> {
             match sys::kill(-1, sig) {
                 Ok(()) => {}
                 Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
-                Err(e) => warn!("kill(-1, {}) failed: {e}", sig_name(&self.names, sig)),
+                Err(e) => warn!("kill(-1, {}) failed: {e}", signals::static_name(sig)),
             }
             return;
         }
