@@ -663,6 +663,77 @@ fn page_size() -> usize {
         .unwrap_or(4096)
 }
 
+/// The mapping the child runs on: `CHILD_STACK` bytes over a PROT_NONE guard page. Made at the first
+/// spawn and kept for the next ones (restarts, checks): unmapping it after every spawn would cost a
+/// TLB shootdown across CPUs, since the child ran on the other CPU in our address space (CLONE_VM).
+/// Taken out of `FREE` while in use, so that two spawns at once (there are none: PID 1 is one
+/// thread) would each get a mapping of their own rather than share one.
+struct ChildStack {
+    base: *mut libc::c_void,
+    size: usize,
+}
+
+static FREE_STACK: std::sync::atomic::AtomicPtr<libc::c_void> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+impl ChildStack {
+    fn size() -> usize {
+        let page = page_size();
+        page + CHILD_STACK.div_ceil(page) * page
+    }
+
+    /// The kept stack, or a new one; None (errno set) when it cannot be mapped.
+    fn take() -> Option<ChildStack> {
+        let size = Self::size();
+        let kept = FREE_STACK.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !kept.is_null() {
+            return Some(ChildStack { base: kept, size });
+        }
+        // SAFETY: a fresh anonymous mapping, owned by the value returned.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: the guard page is the lowest page of the mapping made above, which only we use.
+        if unsafe { libc::mprotect(base, page_size(), libc::PROT_NONE) } == -1 {
+            // SAFETY: the mapping made above, never handed out.
+            unsafe { libc::munmap(base, size) };
+            return None;
+        }
+        Some(ChildStack { base, size })
+    }
+
+    /// The stack's top end: it grows down from there.
+    fn top(&self) -> *mut u8 {
+        self.base.cast::<u8>().wrapping_add(self.size)
+    }
+
+    /// Keeps the stack for the next spawn (or unmaps it if another one was kept meanwhile).
+    fn give_back(self) {
+        if FREE_STACK
+            .compare_exchange(
+                std::ptr::null_mut(),
+                self.base,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_err()
+        {
+            // SAFETY: our mapping, no longer used by anyone: the child has exec'd or exited.
+            unsafe { libc::munmap(self.base, self.size) };
+        }
+    }
+}
+
 /// Starts the program the way posix_spawn(3) does: `clone(CLONE_VM | CLONE_VFORK)`, so that the
 /// parent's memory is neither copied nor write-protected (a `fork` would copy PID 1's page tables
 /// and then take a copy-on-write fault for every page PID 1 touches until the child execs), and the
@@ -693,47 +764,26 @@ pub fn spawn(plan: &mut ChildPlan) -> Result<i32, SpawnError> {
         plan,
         report: &report,
     };
-    let page = page_size();
-    let guard = page;
-    let size = guard + CHILD_STACK.div_ceil(page) * page;
-    // SAFETY: a fresh anonymous mapping, unmapped below on every path.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            size,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
+    let Some(stack) = ChildStack::take() else {
+        return Err(SpawnError::Os(io::Error::last_os_error()));
+    };
+    let top = stack.top();
+    // SAFETY: `top` is the end of a mapping of ours with a guard page below, which nothing else uses
+    // while we hold it. While the child runs, the parent is suspended (CLONE_VFORK), so `args`,
+    // `report` and the plan stay alive and unchanged, and the only memory the child writes is its
+    // own stack and `report` (exec_child allocates nothing). Without CLONE_SIGHAND the child has its
+    // own signal dispositions, so its sigaction calls leave PID 1's alone.
+    let pid = unsafe {
+        libc::clone(
+            child_main,
+            top.cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | share_fds | libc::SIGCHLD,
+            (&raw const args).cast_mut().cast(),
         )
     };
-    if stack == libc::MAP_FAILED {
-        return Err(SpawnError::Os(io::Error::last_os_error()));
-    }
-    // SAFETY: the guard page is the lowest page of the mapping made above, which only we use.
-    let pid = if unsafe { libc::mprotect(stack, guard, libc::PROT_NONE) } == -1 {
-        -1
-    } else {
-        // The stack grows down from the top end of the mapping.
-        let top = stack.cast::<u8>().wrapping_add(size);
-        // SAFETY: `top` is the end of a mapping of ours with a guard page below. While the child
-        // runs, the parent is suspended (CLONE_VFORK), so `args`, `report` and the plan stay alive
-        // and unchanged, and the only memory the child writes is its own stack and `report`
-        // (exec_child allocates nothing). Without CLONE_SIGHAND the child has its own signal
-        // dispositions, so its sigaction calls leave PID 1's alone.
-        unsafe {
-            libc::clone(
-                child_main,
-                top.cast(),
-                libc::CLONE_VM | libc::CLONE_VFORK | share_fds | libc::SIGCHLD,
-                (&raw const args).cast_mut().cast(),
-            )
-        }
-    };
     let err = io::Error::last_os_error();
-    // SAFETY: the mapping made above, no longer used: the child has exec'd or exited (CLONE_VFORK),
-    // or was never started.
-    unsafe { libc::munmap(stack, size) };
+    // The child has exec'd or exited (CLONE_VFORK), or was never started: the stack is free again.
+    stack.give_back();
     if pid == -1 {
         return Err(SpawnError::Os(err));
     }
