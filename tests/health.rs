@@ -219,20 +219,10 @@ fn every_endpoint_status_and_method() {
     // A real Prometheus parser must accept it.
     if std::path::Path::new("/usr/bin/promtool").exists() {
         let body = metrics.split("\r\n\r\n").nth(1).unwrap().to_string();
-        let mut child = std::process::Command::new("/usr/bin/promtool")
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = pipe_through(
+            std::process::Command::new("/usr/bin/promtool").args(["check", "metrics"]),
+            body.as_bytes(),
+        );
         assert!(
             out.status.success(),
             "promtool: {}{}",

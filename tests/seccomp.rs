@@ -250,43 +250,28 @@ fn a_profile_that_kills_kills_only_the_program_and_says_why() {
     );
     assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
 
-    let mask = write(
-        &dir,
-        "mask.json",
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["rt_sigprocmask"],"action":"SCMP_ACT_ERRNO"}]}"#,
-    );
-    let out = run(&[
-        "--user",
-        "65532",
-        "--seccomp",
-        &mask,
-        "--",
-        "/usr/bin/busybox",
-        "true",
-    ]);
-    assert_eq!(out.code, Some(125), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("must allow rt_sigprocmask"),
-        "{}",
-        out.stderr
-    );
-
-    let exec = write(
-        &dir,
-        "exec.json",
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["execve"],"action":"SCMP_ACT_ERRNO"}]}"#,
-    );
-    let out = run(&[
-        "--user",
-        "65532",
-        "--seccomp",
-        &exec,
-        "--",
-        "/usr/bin/busybox",
-        "true",
-    ]);
-    assert_eq!(out.code, Some(126), "{}", out.stderr);
-    assert!(out.stderr.contains("refuses execve"), "{}", out.stderr);
+    // Refusals between the filter and the program: named, with the profile as the reason.
+    for (name, syscall, code, says) in [
+        (
+            "mask.json",
+            "rt_sigprocmask",
+            125,
+            "must allow rt_sigprocmask",
+        ),
+        ("exec.json", "execve", 126, "refuses execve"),
+    ] {
+        let profile = write(
+            &dir,
+            name,
+            &format!(
+                r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["{syscall}"],"action":"SCMP_ACT_ERRNO"}}]}}"#
+            ),
+        );
+        let args = ["--user", "65532", "--seccomp", &profile, "--"];
+        let out = run(&[&args[..], &["/usr/bin/busybox", "true"]].concat());
+        assert_eq!(out.code, Some(code), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(says), "{name}: {}", out.stderr);
+    }
 }
 
 #[test]

@@ -52,21 +52,12 @@ fn fields(json: &str, paths: &[&str]) -> Vec<String> {
                   \x20   for k in p.split('.'):\n\
                   \x20       v = v[k]\n\
                   \x20   print(json.dumps(v, separators=(',', ':')))\n";
-    let mut child = Command::new("/usr/bin/python3")
-        .args(["-c", script])
-        .args(paths)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = pipe_through(
+        Command::new("/usr/bin/python3")
+            .args(["-c", script])
+            .args(paths),
+        json.as_bytes(),
+    );
     assert!(
         out.status.success(),
         "not the JSON expected: {json}\n{}",

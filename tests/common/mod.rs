@@ -369,3 +369,16 @@ pub fn in_container_of(pid: i32, program: &Path) -> Command {
         .arg(program);
     cmd
 }
+
+/// Runs `cmd` with `input` on its stdin and collects what it printed.
+pub fn pipe_through(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
