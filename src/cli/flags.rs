@@ -485,7 +485,7 @@ pub static READ_ONLY: Flag = Flag {
     short: None,
     arg: Arg::Switch(|low, on| low.cfg.landlock.read_only = on),
     group: Group::Hardening,
-    brief: "",
+    brief: "no writes but under --writable (Landlock)",
     help: "A read-only root from inside the image (Landlock): the program, everything it starts and \
            PID 1 may read and execute as before but write nowhere except beneath each --writable \
            path and the devices every program writes (/dev/null, /dev/zero, /dev/full, /dev/tty, \
@@ -1524,7 +1524,7 @@ pub static LOG_FORMAT: Flag = Flag {
         },
     },
     group: Group::Logs,
-    brief: "text or json (one object per line)",
+    brief: "",
     help: "text or json (one object per line), for pidguard's own lines and its usage errors.",
     default: Initial::Value("text"),
     aliases: &[],
