@@ -35,9 +35,10 @@
 //! `F_SETOWN_EX`, `FIOSETOWN` and `SIOCSPGRP` outright (rarely used: `F_SETOWN` is the common way,
 //! and it stays allowed for every other pid).
 //!
-//! Why leave out what Landlock covers: the kernel checks and JIT-compiles a seccomp filter at every
-//! start, and on this project's test machine (a 2-CPU VM) that costs about 2 us per instruction:
-//! the signal rules were half of the guard, about 70 us of every start-up.
+//! Why leave out what Landlock covers: at every start the kernel emulates a new filter once for each
+//! syscall number of each ABI (`seccomp_cache_prepare`, to learn which numbers it always allows), so
+//! every instruction on the path of an unlisted number costs about 2 us per start on this project's
+//! test machine (a 2-CPU VM); the signal rules were half of the guard, about 70 us of every start-up.
 //!
 //! The pid arguments are `int`s: the kernel uses the low 32 bits of the register (the
 //! `SYSCALL_DEFINE` casts), so only the low half is compared; `kill(0x1_0000_0001)` is `kill(1)`.
