@@ -81,9 +81,9 @@ pub struct Fixed {
     pub seccomp: String,
     /// The program is kept off PID 1's signals and abstract sockets by Landlock.
     pub landlock: bool,
-    /// `--read-only` in force: the `--writable` paths, comma-separated (empty: none). None without
-    /// it, or when best-effort mode could not enforce it.
-    pub read_only: Option<String>,
+    /// `--read-only` in force: the `--writable` paths (empty: none). None without it, or when
+    /// best-effort mode could not enforce it.
+    pub read_only: Option<Vec<String>>,
 }
 
 /// The program's last end.
@@ -244,7 +244,7 @@ impl Snapshot<'_> {
             None => o.push_str("false,\"writable\":[]"),
             Some(paths) => {
                 o.push_str("true,\"writable\":[");
-                for (i, path) in paths.split(", ").filter(|p| !p.is_empty()).enumerate() {
+                for (i, path) in paths.iter().enumerate() {
                     if i > 0 {
                         o.push(',');
                     }
@@ -316,11 +316,17 @@ impl Snapshot<'_> {
             on_off(f.landlock)
         );
         if let Some(paths) = &f.read_only {
-            let _ = write!(
-                o,
-                ", read-only root (writable: {})",
-                if paths.is_empty() { "nothing" } else { paths }
-            );
+            o.push_str(", read-only root (writable: ");
+            if paths.is_empty() {
+                o.push_str("nothing");
+            }
+            for (i, path) in paths.iter().enumerate() {
+                if i > 0 {
+                    o.push_str(", ");
+                }
+                push_line(&mut o, path);
+            }
+            o.push(')');
         }
         o.push('\n');
         let _ = write!(
@@ -561,18 +567,24 @@ mod tests {
         let fwd = vec![0; 65];
         for (paths, text, json) in [
             (
-                "/tmp, /app/cache",
+                &["/tmp", "/app/cache"][..],
                 ", read-only root (writable: /tmp, /app/cache)\n",
                 "\"read_only\":true,\"writable\":[\"/tmp\",\"/app/cache\"]}",
             ),
             (
-                "",
+                // A path is one entry whatever it holds.
+                &["/data, old"][..],
+                ", read-only root (writable: /data, old)\n",
+                "\"read_only\":true,\"writable\":[\"/data, old\"]}",
+            ),
+            (
+                &[][..],
                 ", read-only root (writable: nothing)\n",
                 "\"read_only\":true,\"writable\":[]}",
             ),
         ] {
             let f = Fixed {
-                read_only: Some(paths.into()),
+                read_only: Some(paths.iter().map(|p| p.to_string()).collect()),
                 ..fixed()
             };
             let s = snapshot(&f, &n, &fwd);

@@ -319,14 +319,20 @@ fn status_fixed(
         seccomp,
         landlock: landlock.scoped(),
         // In force unless best-effort mode left part of it out (and warned at start).
+        // The list as a whole stays within MAX_COMMAND bytes, the last path cut with "...".
         read_only: (cfg.landlock.read_only && landlock.missing.is_empty()).then(|| {
-            let paths: Vec<_> = cfg
-                .landlock
-                .writable
-                .iter()
-                .map(|p| p.to_string_lossy())
-                .collect();
-            clip(&paths.join(", "), MAX_COMMAND)
+            let mut left = MAX_COMMAND;
+            let mut kept = Vec::new();
+            for path in &cfg.landlock.writable {
+                let path = path.to_string_lossy();
+                if path.len() > left {
+                    kept.push(clip(&path, left));
+                    break;
+                }
+                left = left.saturating_sub(path.len() + 2);
+                kept.push(path.into_owned());
+            }
+            kept
         }),
     }
 }
