@@ -36,7 +36,7 @@ pub struct Snapshot {
     pub last_exit_code: Option<i32>,
     pub zombies_reaped: u64,
     /// (signal name, count), e.g. ("SIGTERM", 1).
-    pub signals_forwarded: Vec<(String, u64)>,
+    pub signals_forwarded: Vec<(&'static str, u64)>,
     /// (result, count), e.g. ("healthy", 10), ("unhealthy", 1), ("timeout", 0).
     pub checks: Vec<(&'static str, u64)>,
 }
@@ -322,7 +322,7 @@ mod tests {
             start_time: Some(1_700_000_000.25),
             last_exit_code: Some(137),
             zombies_reaped: 41,
-            signals_forwarded: vec![("SIGTERM".into(), 1), ("SIGHUP".into(), 3)],
+            signals_forwarded: vec![("SIGTERM", 1), ("SIGHUP", 3)],
             checks: vec![("healthy", 10), ("unhealthy", 2), ("timeout", 1)],
         }
     }
@@ -423,7 +423,7 @@ process_start_time_seconds 1699999999.5
     #[test]
     fn label_values_are_escaped() {
         let s = Snapshot {
-            signals_forwarded: vec![("a\\b\"c\nd".into(), 1)],
+            signals_forwarded: vec![("a\\b\"c\nd", 1)],
             ..Snapshot::default()
         };
         let got = render_with(&s, &Process::default());

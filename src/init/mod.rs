@@ -1228,7 +1228,7 @@ impl Supervisor<'_> {
             signals_forwarded: (1..=64)
                 .zip(self.stats.forwarded.iter().skip(1))
                 .filter(|&(_, &n)| n > 0)
-                .map(|(s, &n)| (signals::name(s), n))
+                .map(|(s, &n)| (signals::static_name(s), n))
                 .collect(),
             checks: vec![
                 ("healthy", passed),
