@@ -355,15 +355,7 @@ mod tests {
         let mut a = [0u64; 6];
         a[..args.len()].copy_from_slice(args);
         let ret = run(
-            &prog
-                .iter()
-                .map(|i| seccompiler::sock_filter {
-                    code: i.code,
-                    jt: i.jt,
-                    jf: i.jf,
-                    k: i.k,
-                })
-                .collect::<Vec<_>>(),
+            &crate::seccomp::from_libc(prog),
             &Data { nr, arch, args: a },
         );
         assert!(ret == RET_ALLOW || ret == RET_EPERM, "{ret:#x}");
@@ -544,16 +536,7 @@ mod tests {
         let merged = prepend(&filter(Arch::X86_64, &p, false), &main);
         let native_only = filter(Arch::X86_64, &p, false);
         assert!(native_only.len() < filter(Arch::X86_64, &p, true).len());
-        let conv = |f: &[libc::sock_filter]| -> Vec<seccompiler::sock_filter> {
-            f.iter()
-                .map(|i| seccompiler::sock_filter {
-                    code: i.code,
-                    jt: i.jt,
-                    jf: i.jf,
-                    k: i.k,
-                })
-                .collect()
-        };
+        let conv = crate::seccomp::from_libc;
         let (merged, main) = (conv(&merged), conv(&main));
         let at = |nr: u32, args: [u64; 6]| Data { nr, arch: X, args };
         // Refused by the guard, whatever main says.

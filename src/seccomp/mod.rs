@@ -211,6 +211,20 @@ pub fn to_libc(filter: &[seccompiler::sock_filter]) -> Vec<libc::sock_filter> {
         .collect()
 }
 
+/// [`to_libc`]'s inverse, for the tests that run an installed program through [`eval`].
+#[cfg(test)]
+pub fn from_libc(filter: &[libc::sock_filter]) -> Vec<seccompiler::sock_filter> {
+    filter
+        .iter()
+        .map(|i| seccompiler::sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect()
+}
+
 /// The [`Target`] for this machine.
 pub fn native_target(kept_caps: u64) -> Result<Target, Error> {
     let Some(arch) = Arch::native() else {

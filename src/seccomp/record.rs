@@ -858,15 +858,7 @@ mod tests {
         let b = base();
         let mut seen = Recorded::default();
         let f = recording_filter(&b, &seen).unwrap();
-        let prog: Vec<seccompiler::sock_filter> = f
-            .iter()
-            .map(|i| seccompiler::sock_filter {
-                code: i.code,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
-            .collect();
+        let prog = crate::seccomp::from_libc(&f);
         let eval = |prog: &[seccompiler::sock_filter], name: &str| {
             run(
                 prog,
@@ -902,15 +894,7 @@ mod tests {
         call(&mut seen, &b, "getdents64", [0; 6]);
         call(&mut seen, &b, "socket", [1, 1, 0, 0, 0, 0]);
         let f = recording_filter(&b, &seen).unwrap();
-        let prog: Vec<seccompiler::sock_filter> = f
-            .iter()
-            .map(|i| seccompiler::sock_filter {
-                code: i.code,
-                jt: i.jt,
-                jf: i.jf,
-                k: i.k,
-            })
-            .collect();
+        let prog = crate::seccomp::from_libc(&f);
         assert_eq!(eval(&prog, "getdents64"), libc::SECCOMP_RET_ALLOW);
         assert_eq!(eval(&prog, "socket"), notify);
     }
