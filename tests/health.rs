@@ -9,15 +9,6 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A status socket name of this test's own, so parallel tests do not answer for each other.
 fn socket_name(test: &str) -> String {
     format!("pidguard-test-{test}-{}", std::process::id())

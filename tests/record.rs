@@ -359,11 +359,7 @@ fn a_flood_through_the_recording_channel_leaves_pid1_responsive_and_bounded() {
 fn a_read_only_container_fetches_the_recording_through_the_status_socket_only() {
     let dir = scratch("record-fetch");
     let out_file = dir.join("fetched.json");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     // Fetched from outside the program, as `docker exec ... pidguard seccomp recorded` does: the
     // program itself cannot reach PID 1's abstract sockets (the Landlock scope every child gets).

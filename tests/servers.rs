@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Pid1, scratch, wait_until};
+use common::{Pid1, free_port, scratch, wait_until};
 
 /// `dir/name`, panicking with the package to install when the file is missing.
 fn need(path: &str, package: &str) -> String {
@@ -31,15 +31,6 @@ fn need(path: &str, package: &str) -> String {
 }
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A free loopback port (the kernel picks it; the listener is closed before the server binds it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP GET on loopback; the status line and body, or None while nothing answers.
 fn http_get(port: u16, path: &str) -> Option<String> {

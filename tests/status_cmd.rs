@@ -505,11 +505,7 @@ fn raw_get(name: &str, path: &str) -> String {
 
 #[test]
 fn pid_1_tells_status_only_inside_its_pid_namespace_and_never_on_health_listen() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let name = format!("pidguard-status-cmd-test-{}", std::process::id());
     let pg = Pid1::start_env(

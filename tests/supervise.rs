@@ -229,11 +229,7 @@ fn unhealthy_program_makes_pidguard_exit_non_zero() {
 
 #[test]
 fn restarts_are_counted_in_metrics() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let pid1 = Pid1::start(&[
         "--health-listen",
